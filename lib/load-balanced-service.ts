@@ -1,0 +1,111 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { selectPodsOf } from './secure-deployment';
+import { checkCidr, checkIp, checkName, checkPort, invalid } from './validate';
+
+/** How a LoadBalancer Service routes external traffic to nodes. */
+export enum ExternalTrafficPolicy {
+  /** Any node forwards to any ready pod (even spread; client source IP is lost). */
+  CLUSTER = 'Cluster',
+  /** Only nodes with a ready pod take traffic (client source IP kept). */
+  LOCAL = 'Local',
+}
+
+/** MetalLB annotation requesting specific addresses. */
+export const METALLB_IPS_ANNOTATION = 'metallb.io/loadBalancerIPs';
+/** MetalLB annotation choosing an address pool. */
+export const METALLB_POOL_ANNOTATION = 'metallb.io/address-pool';
+
+/** Options of a LoadBalancer Service that do not depend on what it fronts (also the chart's `loadBalancer` prop). */
+export interface LoadBalancerOptions {
+  /** Name of the Service; never the same as a ClusterIP Service's. @default `${workload name}-lb` */
+  readonly name?: string;
+  /** Port the load balancer listens on. @default 8080 */
+  readonly port?: number;
+  /** Address to request from MetalLB (`metallb.io/loadBalancerIPs`). @default - the next free address of the pool */
+  readonly loadBalancerIP?: string;
+  /** MetalLB address pool (`metallb.io/address-pool`). @default - MetalLB's default pool */
+  readonly addressPool?: string;
+  /** How external traffic reaches the pods. @default ExternalTrafficPolicy.CLUSTER */
+  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
+  /** Client CIDR blocks allowed to connect. @default - any client */
+  readonly loadBalancerSourceRanges?: string[];
+  /** Extra Service annotations, e.g. a cloud's load-balancer settings. @default - none */
+  readonly annotations?: Record<string, string>;
+}
+
+/** Props of `LoadBalancedService`. */
+export interface LoadBalancedServiceProps extends LoadBalancerOptions {
+  /** The workload whose pods receive the traffic. */
+  readonly target: kplus.Deployment;
+  /** The pods' port. */
+  readonly targetPort: number;
+  /** Labels of the Service. @default - the target Deployment's labels */
+  readonly labels?: Record<string, string>;
+}
+
+/**
+ * A Service of type LoadBalancer in front of a workload, with its own name, for MetalLB (requested IP, address pool)
+ * and cloud load balancers (annotations, source ranges, external traffic policy).
+ */
+export class LoadBalancedService extends Construct {
+  /** The LoadBalancer Service. */
+  public readonly service: kplus.Service;
+  /** Port the load balancer listens on. */
+  public readonly port: number;
+
+  constructor(scope: Construct, id: string, props: LoadBalancedServiceProps) {
+    super(scope, id);
+    if (!props || !props.target) {
+      invalid(this, 'target', props?.target, 'pass the Deployment to put behind the load balancer');
+    }
+    const name = checkName(this, 'name', props.name ?? `${props.target.name}-lb`);
+    this.port = checkPort(this, 'port', props.port ?? 8080);
+    const targetPort = checkPort(this, 'targetPort', props.targetPort);
+    const extra = props.annotations ?? {};
+    const annotations: Record<string, string> = { ...extra };
+    if (props.loadBalancerIP !== undefined) {
+      checkIp(this, 'loadBalancerIP', props.loadBalancerIP);
+      if (METALLB_IPS_ANNOTATION in extra) {
+        invalid(this, 'annotations', extra,
+          `set the address either with loadBalancerIP or with the ${METALLB_IPS_ANNOTATION} annotation, not both`);
+      }
+      annotations[METALLB_IPS_ANNOTATION] = props.loadBalancerIP;
+    }
+    if (props.addressPool !== undefined) {
+      checkName(this, 'addressPool', props.addressPool);
+      if (METALLB_POOL_ANNOTATION in extra) {
+        invalid(this, 'annotations', extra,
+          `set the pool either with addressPool or with the ${METALLB_POOL_ANNOTATION} annotation, not both`);
+      }
+      annotations[METALLB_POOL_ANNOTATION] = props.addressPool;
+    }
+    for (const [key, value] of Object.entries(extra)) {
+      if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key) || typeof value !== 'string') {
+        invalid(this, `annotations["${key}"]`, value,
+          'annotation keys are an optional DNS prefix and "/", then a name of letters, digits, - _ .; values are strings');
+      }
+    }
+    const ranges = props.loadBalancerSourceRanges;
+    ranges?.forEach((range, i) => checkCidr(this, `loadBalancerSourceRanges[${i}]`, range));
+    const policy = props.externalTrafficPolicy ?? ExternalTrafficPolicy.CLUSTER;
+    if (!Object.values(ExternalTrafficPolicy).includes(policy)) {
+      invalid(this, 'externalTrafficPolicy', policy, `must be one of ${Object.values(ExternalTrafficPolicy).join(', ')}`);
+    }
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: {
+        name,
+        labels: props.labels ?? props.target.metadata.toJson().labels,
+        annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
+      },
+      type: kplus.ServiceType.LOAD_BALANCER,
+      ports: [{ name: 'http', port: this.port, targetPort }],
+      loadBalancerSourceRanges: ranges,
+    });
+    selectPodsOf(this.service, props.target);
+    // cdk8s-plus 27 has no externalTrafficPolicy prop.
+    ApiObject.of(this.service).addJsonPatch(JsonPatch.add('/spec/externalTrafficPolicy', policy));
+  }
+}

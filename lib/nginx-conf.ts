@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { ServiceAddress } from './service-address';
+
+/** Typed inputs of `renderNginxConf`. */
+export interface NginxConfOptions {
+  /** Where requests are forwarded: an in-cluster Service address, never a hand-typed host string. */
+  readonly upstream: ServiceAddress;
+  /** Port nginx listens on. */
+  readonly listenPort: number;
+  /** Path nginx answers itself (200), for probes, whether or not the upstream is up. */
+  readonly healthPath: string;
+  /** Writable directory (an emptyDir in the pod) for the pid file and every temp path. */
+  readonly runtimeDir: string;
+  /** nginx worker processes. */
+  readonly workerProcesses: number;
+  /** Connections each worker may hold (clients and upstream together). */
+  readonly workerConnections: number;
+  /** Idle keep-alive connections to the upstream each worker keeps open. */
+  readonly upstreamKeepalive: number;
+  /** Seconds nginx waits to connect to the upstream before answering 502. */
+  readonly connectTimeoutSeconds: number;
+  /** Seconds nginx waits for the upstream's response. */
+  readonly readTimeoutSeconds: number;
+  /** Whether nginx writes an access log line per request to stdout. */
+  readonly accessLog: boolean;
+}
+
+/** The key of the ConfigMap entry, and the file name nginx is started with. */
+export const NGINX_CONF_FILE = 'nginx.conf';
+
+/** Name of the `upstream {}` block: the Service name made a valid nginx identifier. */
+export function upstreamBlockName(upstream: ServiceAddress): string {
+  return `${upstream.serviceName.replace(/[^a-zA-Z0-9]/g, '_')}_upstream`;
+}
+
+/**
+ * Renders a complete, self-contained `nginx.conf` (no `include`) for a reverse proxy in front of one Service.
+ * Pure: the same options always give the same text, so its checksum can roll the pods when, and only when, it changes.
+ */
+export function renderNginxConf(o: NginxConfOptions): string {
+  const upstream = upstreamBlockName(o.upstream);
+  const dir = o.runtimeDir.replace(/\/+$/, '');
+  return `# Rendered by number-crunch-cdk8s (lib/nginx-conf.ts). Change the ReverseProxy props, not this file.
+# Upstream: Service ${o.upstream.serviceName} in namespace ${o.upstream.namespace}, port ${o.upstream.port}.
+worker_processes ${o.workerProcesses};
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+
+events {
+    worker_connections ${o.workerConnections};
+}
+
+http {
+    server_tokens off;
+    ${o.accessLog ? 'access_log /dev/stdout combined;' : 'access_log off;'}
+
+    # The root filesystem is read-only: everything nginx writes goes to the pod's emptyDir.
+    client_body_temp_path ${dir}/client_body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+
+    keepalive_timeout 65s;
+
+    upstream ${upstream} {
+        # The Service's cluster DNS name resolves (once, at start) to its stable ClusterIP;
+        # kube-proxy spreads connections over the ready pods.
+        server ${o.upstream.fqdn}:${o.upstream.port};
+        # HTTP/1.1 keep-alive to the upstream: no TCP handshake per request.
+        keepalive ${o.upstreamKeepalive};
+        keepalive_requests 10000;
+        keepalive_timeout 60s;
+    }
+
+    server {
+        listen ${o.listenPort};
+
+        location = ${o.healthPath} {
+            access_log off;
+            default_type text/plain;
+            return 200 "ok\\n";
+        }
+
+        location / {
+            proxy_pass http://${upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout ${o.connectTimeoutSeconds}s;
+            proxy_read_timeout ${o.readTimeoutSeconds}s;
+        }
+    }
+}
+`;
+}
+
+/** SHA-256 of a config text, hex: put in the pod template so a changed config rolls the pods. */
+export function configChecksum(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

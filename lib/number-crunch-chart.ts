@@ -1,0 +1,109 @@
+import { ApiObject, Chart, ChartProps, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
+import { DEFAULT_PART_OF, recommendedLabels } from './labels';
+import { LoadBalancedService, LoadBalancerOptions } from './load-balanced-service';
+import { findNameCollisions } from './name-collisions';
+import { ProxyNetworkPolicies } from './network-policies';
+import { DEFAULT_APP_NAME, NumberCrunchApp, NumberCrunchAutoscalingProps } from './number-crunch-app';
+import { ReverseProxy, ReverseProxyProps } from './reverse-proxy';
+import { DEFAULT_NAMESPACE } from './service-address';
+import { checkName, describe } from './validate';
+
+/** Props of `NumberCrunchChart`. */
+export interface NumberCrunchChartProps extends Omit<ChartProps, 'namespace'> {
+  /** Namespace of every object. @default 'default' */
+  readonly namespace?: string;
+  /** Emit the Namespace object itself. @default - true unless the namespace is 'default' */
+  readonly createNamespace?: boolean;
+  /** Base name: the app's Deployment; other names derive from it. @default 'number-crunch' */
+  readonly name?: string;
+  /** Image of the service. @default 'number-crunch:local' */
+  readonly image?: string;
+  /** Pull policy of the service's image. @default kplus.ImagePullPolicy.IF_NOT_PRESENT */
+  readonly imagePullPolicy?: kplus.ImagePullPolicy;
+  /** Pods of the service. @default 2 */
+  readonly replicas?: number;
+  /** Cluster DNS domain. @default 'cluster.local' */
+  readonly clusterDomain?: string;
+  /** Autoscale the service. @default - no autoscaler */
+  readonly autoscaling?: NumberCrunchAutoscalingProps;
+  /** Options of the reverse proxy. @default - see `ReverseProxyProps`; name `${name}-proxy` */
+  readonly proxy?: Omit<ReverseProxyProps, 'upstream'>;
+  /** Options of the load balancer. @default - name `${name}-lb`, port 8080, MetalLB's default pool */
+  readonly loadBalancer?: LoadBalancerOptions;
+  /** Make NetworkPolicies (turn off where the CNI ignores them). @default true */
+  readonly networkPolicy?: boolean;
+}
+
+/**
+ * The whole number-crunch stack: the service behind its ClusterIP Service, nginx forwarding to that Service's FQDN,
+ * and a LoadBalancer Service (its own name) in front of nginx.
+ */
+export class NumberCrunchChart extends Chart {
+  /** The service and its ClusterIP Service. */
+  public readonly app: NumberCrunchApp;
+  /** nginx in front of the app. */
+  public readonly proxy: ReverseProxy;
+  /** The LoadBalancer Service in front of nginx. */
+  public readonly loadBalancer: LoadBalancedService;
+  /** The NetworkPolicies, unless turned off. */
+  public readonly networkPolicies?: ProxyNetworkPolicies;
+  /** The Namespace object, when the chart makes it. */
+  public readonly namespaceObject?: k8s.KubeNamespace;
+
+  constructor(scope: Construct, id: string, props: NumberCrunchChartProps = {}) {
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    super(scope, id, { ...props, namespace });
+    checkName(this, 'namespace', namespace);
+    const name = checkName(this, 'name', props.name ?? DEFAULT_APP_NAME);
+
+    if (props.createNamespace ?? namespace !== DEFAULT_NAMESPACE) {
+      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
+        metadata: {
+          name: namespace,
+          labels: recommendedLabels({ name, instance: name, component: 'namespace', partOf: DEFAULT_PART_OF }),
+        },
+      });
+      // A Namespace is not itself namespaced: drop the chart's namespace from its metadata.
+      this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    }
+
+    this.app = new NumberCrunchApp(this, 'App', {
+      name,
+      instance: name,
+      image: props.image,
+      imagePullPolicy: props.imagePullPolicy,
+      replicas: props.replicas,
+      clusterDomain: props.clusterDomain,
+      autoscaling: props.autoscaling,
+    });
+    this.proxy = new ReverseProxy(this, 'Proxy', { name: `${name}-proxy`, instance: name, ...props.proxy, upstream: this.app.address });
+    this.loadBalancer = new LoadBalancedService(this, 'LoadBalancer', {
+      name: `${name}-lb`,
+      ...props.loadBalancer,
+      target: this.proxy.deployment,
+      targetPort: this.proxy.port,
+      labels: recommendedLabels({ name: `${name}-lb`, instance: name, component: 'load-balancer', partOf: DEFAULT_PART_OF }),
+    });
+    if (props.networkPolicy ?? true) {
+      this.networkPolicies = new ProxyNetworkPolicies(this, 'NetworkPolicies', {
+        name,
+        labels: recommendedLabels({ name, instance: name, component: 'network-policy', partOf: DEFAULT_PART_OF }),
+        appSelector: this.app.selectorLabels,
+        appPort: this.app.address.port,
+        proxySelector: this.proxy.selectorLabels,
+        proxyPort: this.proxy.port,
+      });
+    }
+
+    // The tutorial's bug, caught at synth: two objects of one kind with one name overwrite each other.
+    this.node.addValidation({
+      validate: () => findNameCollisions(
+        this.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map((o) => o.toJson()),
+        namespace,
+      ).map((problem) => `${describe(this)}: ${problem}`),
+    });
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The contract between the number-crunch image and the manifests that run it.
+ *
+ * This file is the single source of these values: the service reads its defaults from here, the cdk8s constructs in
+ * `lib/` import them for the container port, probes and security context, and a test checks that the `Dockerfile`
+ * (`EXPOSE`, `USER`) says the same thing.
+ */
+
+/** Port the service listens on unless `PORT` is set. */
+export const SERVICE_PORT = 8080;
+
+/** Liveness probe path: 200 while the process is alive. */
+export const LIVENESS_PATH = '/healthz';
+
+/** Readiness probe path: 200 while serving, 503 once shutdown has begun. */
+export const READINESS_PATH = '/readyz';
+
+/** Numeric, non-root user id the image runs as (the `USER` line of the Dockerfile). */
+export const IMAGE_USER_ID = 10001;
+
+/** Numeric group id the image runs as. */
+export const IMAGE_GROUP_ID = 10001;
+
+/**
+ * Longest time, in milliseconds, the service waits for in-flight requests after SIGTERM before it closes the
+ * remaining connections and exits. The pod's termination grace period must be longer than this plus any preStop pause.
+ */
+export const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
