@@ -4,6 +4,6 @@ module.exports = {
   roots: ['<rootDir>/__tests__', '<rootDir>/number-crunch/test'],
   testMatch: ['**/*.test.ts'],
   // Type checking is `npm run compile`'s job; ts-jest only transpiles here, which keeps the suite fast.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
 };

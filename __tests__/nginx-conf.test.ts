@@ -1,0 +1,73 @@
+import { configChecksum, NginxConfOptions, renderNginxConf, upstreamBlockName } from '../lib/nginx-conf';
+import { DEFAULT_NGINX_TUNING } from '../lib/reverse-proxy';
+import { serviceAddress } from '../lib/service-address';
+
+const options = (over: Partial<NginxConfOptions> = {}): NginxConfOptions => ({
+  upstream: serviceAddress('number-crunch-service', 'default', 8080),
+  listenPort: 8080,
+  healthPath: '/nginx-health',
+  runtimeDir: '/tmp',
+  ...DEFAULT_NGINX_TUNING,
+  ...over,
+});
+
+/** The argument(s) of every occurrence of a directive, e.g. directive(conf, 'listen') -> ['8080']. */
+const directive = (conf: string, name: string) =>
+  [...conf.matchAll(new RegExp(`^\\s*${name}\\s+([^;{}]*);`, 'gm'))].map((m) => m[1]);
+
+test('forwards to the upstream FQDN and port, never "service:namespace"', () => {
+  const conf = renderNginxConf(options({ upstream: serviceAddress('api', 'shop', 9000, 'corp.internal') }));
+  expect(directive(conf, 'server')).toEqual(['api.shop.svc.corp.internal:9000']);
+  expect(conf).not.toMatch(/api:shop/);
+  expect(directive(conf, 'proxy_pass')).toEqual([`http://${upstreamBlockName(serviceAddress('api', 'shop', 9000))}`]);
+});
+
+test('speaks HTTP/1.1 with keep-alive to the upstream', () => {
+  const conf = renderNginxConf(options({ upstreamKeepalive: 17 }));
+  expect(directive(conf, 'proxy_http_version')).toEqual(['1.1']);
+  expect(directive(conf, 'proxy_set_header Connection')).toEqual(['""']);
+  expect(directive(conf, 'keepalive')).toEqual(['17']);
+});
+
+test('listens on the given port and answers its health path itself', () => {
+  const conf = renderNginxConf(options({ listenPort: 9090, healthPath: '/hz' }));
+  expect(directive(conf, 'listen')).toEqual(['9090']);
+  expect(conf).toMatch(/location = \/hz \{[^}]*return 200/);
+});
+
+test('writes only under the runtime dir', () => {
+  const conf = renderNginxConf(options({ runtimeDir: '/run/nginx/' }));
+  const paths = [...directive(conf, 'pid'), ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .flatMap((t) => directive(conf, `${t}_temp_path`))];
+  expect(paths).toHaveLength(6);
+  for (const path of paths) expect(path.startsWith('/run/nginx/')).toBe(true);
+  expect(directive(conf, 'error_log')).toEqual(['stderr warn']);
+});
+
+test('tuning values reach the config', () => {
+  const conf = renderNginxConf(options({
+    workerProcesses: 3, workerConnections: 77, connectTimeoutSeconds: 4, readTimeoutSeconds: 9,
+  }));
+  expect(directive(conf, 'worker_processes')).toEqual(['3']);
+  expect(directive(conf, 'worker_connections')).toEqual(['77']);
+  expect(directive(conf, 'proxy_connect_timeout')).toEqual(['4s']);
+  expect(directive(conf, 'proxy_read_timeout')).toEqual(['9s']);
+});
+
+test('access log on or off', () => {
+  expect(directive(renderNginxConf(options({ accessLog: true })), 'access_log')).toContain('/dev/stdout combined');
+  expect(directive(renderNginxConf(options({ accessLog: false })), 'access_log')).toContain('off');
+});
+
+test('rendering is pure and the checksum follows the text', () => {
+  expect(renderNginxConf(options())).toBe(renderNginxConf(options()));
+  const a = configChecksum(renderNginxConf(options()));
+  expect(a).toMatch(/^[0-9a-f]{64}$/);
+  expect(configChecksum(renderNginxConf(options()))).toBe(a);
+  expect(configChecksum(renderNginxConf(options({ upstreamKeepalive: 5 })))).not.toBe(a);
+});
+
+test('braces balance', () => {
+  const conf = renderNginxConf(options());
+  expect((conf.match(/\{/g) ?? []).length).toBe((conf.match(/\}/g) ?? []).length);
+});

@@ -1,0 +1,218 @@
+import * as kplus from 'cdk8s-plus-27';
+import {
+  IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
+} from '../number-crunch/src/contract';
+import { NumberCrunchApp, NumberCrunchAppProps } from '../lib/number-crunch-app';
+import { errorOf, find, Manifest, selects, synth } from './util';
+
+const build = (props?: NumberCrunchAppProps, namespace?: string) => {
+  let app!: NumberCrunchApp;
+  const objects = synth((chart) => { app = new NumberCrunchApp(chart, 'app', props); }, namespace);
+  return { app, objects, deployment: find(objects, 'Deployment'), service: find(objects, 'Service') };
+};
+const container = (deployment: Manifest) => deployment.spec.template.spec.containers[0];
+
+describe('defaults', () => {
+  const { app, objects, deployment, service } = build();
+
+  test('a Deployment of 2 replicas of number-crunch:local, pulled only if not present', () => {
+    expect(deployment.metadata.name).toBe('number-crunch');
+    expect(deployment.spec.replicas).toBe(2);
+    expect(container(deployment).image).toBe('number-crunch:local');
+    expect(container(deployment).imagePullPolicy).toBe('IfNotPresent');
+  });
+
+  test('a ClusterIP Service number-crunch-service, 8080 -> 8080, selecting exactly the app pods', () => {
+    expect(service.metadata.name).toBe('number-crunch-service');
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 8080 }]);
+    expect(selects(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
+    expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  test('the container matches the image contract: port, probe paths, user', () => {
+    const c = container(deployment);
+    expect(c.ports).toEqual([{ containerPort: SERVICE_PORT, name: 'http' }]);
+    expect(c.env).toEqual([{ name: 'PORT', value: String(SERVICE_PORT) }]);
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: READINESS_PATH, port: SERVICE_PORT });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: LIVENESS_PATH, port: SERVICE_PORT });
+    expect(c.securityContext).toMatchObject({ runAsUser: IMAGE_USER_ID, runAsGroup: IMAGE_GROUP_ID, runAsNonRoot: true });
+  });
+
+  test('resources small enough for a laptop node', () => {
+    expect(container(deployment).resources).toEqual({
+      requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' },
+    });
+  });
+
+  test('exposes its address for the proxy', () => {
+    expect(app.address).toEqual({
+      serviceName: 'number-crunch-service', namespace: 'default', clusterDomain: 'cluster.local', port: 8080,
+      fqdn: 'number-crunch-service.default.svc.cluster.local',
+    });
+    expect(app.deployment.name).toBe('number-crunch');
+    expect(app.service.name).toBe('number-crunch-service');
+  });
+
+  test('restricted pod security', () => {
+    const pod = deployment.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container(deployment).securityContext).toMatchObject({
+      allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+    });
+  });
+
+  test('zero-downtime rollout: full capacity, preStop pause, grace period covering pause and drain', () => {
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const preStop = container(deployment).lifecycle.preStop.exec.command;
+    expect(preStop).toEqual(['sleep', '5']);
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds)
+      .toBeGreaterThan(5 + SHUTDOWN_DRAIN_TIMEOUT_MS / 1000);
+  });
+
+  test('a PodDisruptionBudget allowing one disruption, selecting the app pods', () => {
+    const pdb = find(objects, 'PodDisruptionBudget');
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  test('soft spreading across nodes', () => {
+    expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([{
+      maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: deployment.spec.selector.matchLabels },
+    }]);
+  });
+
+  test('no autoscaler by default', () => {
+    expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(app.autoscaler).toBeUndefined();
+  });
+
+  test('recommended labels on every object, no construct-path label on pods', () => {
+    for (const o of objects) {
+      expect(o.metadata.labels).toMatchObject({
+        'app.kubernetes.io/name': 'number-crunch', 'app.kubernetes.io/instance': 'number-crunch',
+        'app.kubernetes.io/component': 'api', 'app.kubernetes.io/part-of': 'number-crunch',
+        'app.kubernetes.io/managed-by': 'cdk8s', 'app.kubernetes.io/version': 'local',
+      });
+    }
+    expect(Object.keys(deployment.spec.template.metadata.labels).filter((k) => k.startsWith('cdk8s.io'))).toEqual([]);
+  });
+});
+
+describe('props', () => {
+  test('name and serviceName', () => {
+    const { deployment, service, app } = build({ name: 'calc', serviceName: 'calc-api' });
+    expect(deployment.metadata.name).toBe('calc');
+    expect(service.metadata.name).toBe('calc-api');
+    expect(app.address.fqdn).toBe('calc-api.default.svc.cluster.local');
+  });
+
+  test('serviceName defaults from name', () => {
+    expect(build({ name: 'calc' }).service.metadata.name).toBe('calc-service');
+  });
+
+  test('instance and partOf labels', () => {
+    const { deployment } = build({ instance: 'blue', partOf: 'maths' });
+    expect(deployment.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': 'blue', 'app.kubernetes.io/part-of': 'maths' });
+    expect(deployment.spec.selector.matchLabels['app.kubernetes.io/instance']).toBe('blue');
+  });
+
+  test('image and imagePullPolicy', () => {
+    const { deployment } = build({ image: 'registry.example/nc:1.2.3', imagePullPolicy: kplus.ImagePullPolicy.ALWAYS });
+    expect(container(deployment).image).toBe('registry.example/nc:1.2.3');
+    expect(container(deployment).imagePullPolicy).toBe('Always');
+    expect(deployment.metadata.labels!['app.kubernetes.io/version']).toBe('1.2.3');
+  });
+
+  test('replicas', () => {
+    expect(build({ replicas: 5 }).deployment.spec.replicas).toBe(5);
+  });
+
+  test('port flows to container, env, probes and Service', () => {
+    const { deployment, service, app } = build({ port: 9000 });
+    const c = container(deployment);
+    expect(c.ports[0].containerPort).toBe(9000);
+    expect(c.env).toEqual([{ name: 'PORT', value: '9000' }]);
+    expect(c.readinessProbe.httpGet.port).toBe(9000);
+    expect(c.livenessProbe.httpGet.port).toBe(9000);
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 9000, targetPort: 9000 }]);
+    expect(app.address.port).toBe(9000);
+  });
+
+  test('resources', () => {
+    const { deployment } = build({ resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) } } });
+    expect(container(deployment).resources).toEqual({ requests: { cpu: '100m' }, limits: { cpu: '1' } });
+  });
+
+  test('clusterDomain', () => {
+    expect(build({ clusterDomain: 'corp.internal' }).app.address.fqdn).toBe('number-crunch-service.default.svc.corp.internal');
+  });
+
+  test('namespace comes from the chart', () => {
+    const { app, deployment, service } = build({}, 'maths');
+    expect(app.address.fqdn).toBe('number-crunch-service.maths.svc.cluster.local');
+    expect(deployment.metadata.namespace).toBe('maths');
+    expect(service.metadata.namespace).toBe('maths');
+  });
+
+  test('preStopSeconds lengthens the grace period with it', () => {
+    const { deployment } = build({ preStopSeconds: 12 });
+    expect(container(deployment).lifecycle.preStop.exec.command).toEqual(['sleep', '12']);
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(12 + SHUTDOWN_DRAIN_TIMEOUT_MS / 1000);
+  });
+
+  test('podDisruptionBudget: false', () => {
+    const { objects, app } = build({ podDisruptionBudget: false });
+    expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+    expect(app.podDisruptionBudget).toBeUndefined();
+  });
+
+  test('spreadAcrossNodes: false', () => {
+    expect(build({ spreadAcrossNodes: false }).deployment.spec.template.spec.topologySpreadConstraints).toBeUndefined();
+  });
+
+  test('autoscaling makes an HPA on CPU and hands it the replica count', () => {
+    const { objects, deployment } = build({ replicas: 3, autoscaling: { maxReplicas: 6 } });
+    const hpa = find(objects, 'HorizontalPodAutoscaler');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec).toEqual({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'number-crunch' },
+      minReplicas: 3, maxReplicas: 6,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+    });
+    expect(deployment.spec.replicas).toBeUndefined();
+  });
+
+  test('autoscaling minReplicas and target', () => {
+    const hpa = find(build({ autoscaling: { minReplicas: 1, maxReplicas: 2, targetCpuUtilizationPercent: 50 } }).objects, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.minReplicas).toBe(1);
+    expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(50);
+  });
+});
+
+describe('validation errors name the construct, prop, value and what is allowed', () => {
+  test.each<[string, NumberCrunchAppProps, RegExp]>([
+    ['replicas 0', { replicas: 0 }, /NumberCrunchApp at 'test\/app': invalid replicas 0: replicas must be a positive integer/],
+    ['replicas -1', { replicas: -1 }, /invalid replicas -1/],
+    ['replicas 1.5', { replicas: 1.5 }, /invalid replicas 1.5/],
+    ['port 0', { port: 0 }, /NumberCrunchApp at 'test\/app': invalid port 0: a port must be an integer from 1 to 65535/],
+    ['port 70000', { port: 70000 }, /invalid port 70000/],
+    ['name', { name: 'Number_Crunch' }, /invalid name "Number_Crunch": a Kubernetes name must be/],
+    ['serviceName', { serviceName: 'svc.with.dots' }, /invalid serviceName "svc.with.dots"/],
+    ['derived serviceName too long', { name: 'a'.repeat(60) }, /invalid serviceName "a{60}-service"/],
+    ['instance', { instance: 'Blue' }, /invalid instance "Blue"/],
+    ['partOf', { partOf: '-x' }, /invalid partOf "-x"/],
+    ['image empty', { image: '' }, /NumberCrunchApp at 'test\/app': invalid image "": an image must be a non-empty reference/],
+    ['image blank', { image: '  ' }, /invalid image "  "/],
+    ['clusterDomain', { clusterDomain: 'Cluster..local' }, /invalid clusterDomain "Cluster..local"/],
+    ['preStopSeconds', { preStopSeconds: 0 }, /invalid preStopSeconds 0: must be a positive integer/],
+    ['autoscaling.maxReplicas 0', { autoscaling: { maxReplicas: 0 } }, /invalid autoscaling.maxReplicas 0/],
+    ['autoscaling max < min', { autoscaling: { minReplicas: 3, maxReplicas: 2 } }, /invalid autoscaling.maxReplicas 2: must be at least autoscaling.minReplicas \(3\)/],
+    ['autoscaling.minReplicas', { autoscaling: { minReplicas: 0, maxReplicas: 2 } }, /invalid autoscaling.minReplicas 0/],
+    ['autoscaling target', { autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 150 } }, /invalid autoscaling.targetCpuUtilizationPercent 150: must be an integer percentage from 1 to 100/],
+  ])('%s', (_label, props, message) => {
+    expect(errorOf((scope) => new NumberCrunchApp(scope, 'app', props))).toMatch(message);
+  });
+});

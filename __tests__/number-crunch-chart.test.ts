@@ -1,0 +1,170 @@
+import { App, Chart, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import {
+  LoadBalancedService, METALLB_IPS_ANNOTATION, NumberCrunchApp, NumberCrunchChart, NumberCrunchChartProps, ReverseProxy,
+} from '../lib';
+import { Manifest, find, selects } from './util';
+
+const synthChart = (props?: NumberCrunchChartProps) => {
+  const chart = new NumberCrunchChart(Testing.app(), 'number-crunch', props);
+  return { chart, objects: Testing.synth(chart) as Manifest[] };
+};
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'];
+
+/** Checks that hold for any synthesized stack, whatever the props. */
+function expectWiredCorrectly(objects: Manifest[], namespace: string) {
+  const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind));
+  // Every Service selects the pods of exactly one workload, in its namespace.
+  for (const service of objects.filter((o) => o.kind === 'Service')) {
+    const matching = workloads.filter((w) => w.metadata.namespace === service.metadata.namespace &&
+      selects(service.spec.selector, w.spec.template.metadata.labels));
+    expect({ service: service.metadata.name, matches: matching.length }).toEqual({ service: service.metadata.name, matches: 1 });
+  }
+  // No two objects of one kind share a name in a namespace.
+  const keys = objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+  expect(new Set(keys).size).toBe(keys.length);
+  // The proxy forwards to the app Service's FQDN and port.
+  const appService = objects.find((o) => o.kind === 'Service' && o.spec.type === 'ClusterIP')!;
+  const conf: string = find(objects, 'ConfigMap').data['nginx.conf'];
+  const servers = [...conf.matchAll(/^\s*server\s+([^\s;:]+):(\d+)/gm)].map((m) => ({ host: m[1], port: Number(m[2]) }));
+  expect(servers).toEqual([{
+    host: `${appService.metadata.name}.${namespace}.svc.cluster.local`, port: appService.spec.ports[0].port,
+  }]);
+  // Namespaced objects sit in the namespace.
+  for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe(namespace);
+}
+
+test('snapshot of the whole chart', () => {
+  expect(synthChart().objects).toMatchSnapshot();
+});
+
+describe('defaults: the tutorial setup on microk8s', () => {
+  const { chart, objects } = synthChart();
+
+  test('wired correctly in the default namespace', () => expectWiredCorrectly(objects, 'default'));
+
+  test('the ClusterIP and LoadBalancer Services have different names', () => {
+    const services = objects.filter((o) => o.kind === 'Service');
+    expect(services.map((s) => [s.metadata.name, s.spec.type])).toEqual([
+      ['number-crunch-service', 'ClusterIP'], ['number-crunch-lb', 'LoadBalancer'],
+    ]);
+  });
+
+  test('the load balancer fronts the proxy, the proxy fronts the app', () => {
+    const lb = find(objects, 'Service', 'number-crunch-lb');
+    expect(selects(lb.spec.selector, find(objects, 'Deployment', 'number-crunch-proxy').spec.template.metadata.labels)).toBe(true);
+    expect(selects(lb.spec.selector, find(objects, 'Deployment', 'number-crunch').spec.template.metadata.labels)).toBe(false);
+    expect(lb.spec.ports[0].targetPort).toBe(chart.proxy.port);
+  });
+
+  test('no Namespace object for "default"', () => {
+    expect(objects.filter((o) => o.kind === 'Namespace')).toEqual([]);
+  });
+
+  test('every object carries the recommended labels', () => {
+    for (const o of objects) {
+      for (const key of ['name', 'instance', 'component', 'part-of', 'managed-by']) {
+        expect(o.metadata.labels).toHaveProperty([`app.kubernetes.io/${key}`]);
+      }
+    }
+  });
+
+  test('NetworkPolicies: the app accepts only the proxy; the proxy reaches only the app and DNS', () => {
+    const app = find(objects, 'NetworkPolicy', 'number-crunch-app');
+    const proxy = find(objects, 'NetworkPolicy', 'number-crunch-proxy');
+    expect(app.spec.podSelector.matchLabels).toEqual(chart.app.selectorLabels);
+    expect(app.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: chart.proxy.selectorLabels } }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    expect(proxy.spec.podSelector.matchLabels).toEqual(chart.proxy.selectorLabels);
+    expect(proxy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(proxy.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: chart.proxy.port }] }]);
+    expect(proxy.spec.egress[0]).toEqual({ to: [{ podSelector: { matchLabels: chart.app.selectorLabels } }], ports: [{ protocol: 'TCP', port: 8080 }] });
+    expect(proxy.spec.egress[1].ports.map((p: any) => `${p.protocol}/${p.port}`)).toEqual(['UDP/53', 'TCP/53']);
+  });
+
+  test('children are exposed', () => {
+    expect(chart.app).toBeInstanceOf(NumberCrunchApp);
+    expect(chart.proxy).toBeInstanceOf(ReverseProxy);
+    expect(chart.loadBalancer).toBeInstanceOf(LoadBalancedService);
+    expect(chart.networkPolicies).toBeDefined();
+    expect(chart.proxy.upstream).toBe(chart.app.address);
+  });
+});
+
+describe('another namespace', () => {
+  const { objects, chart } = synthChart({ namespace: 'maths' });
+  test('wired correctly, the upstream FQDN follows the namespace', () => {
+    expectWiredCorrectly(objects, 'maths');
+    expect(chart.proxy.nginxConf).toContain('server number-crunch-service.maths.svc.cluster.local:8080;');
+  });
+  test('the Namespace object comes first and has no namespace itself', () => {
+    expect(objects[0].kind).toBe('Namespace');
+    expect(objects[0].metadata).toMatchObject({ name: 'maths' });
+    expect(objects[0].metadata.namespace).toBeUndefined();
+  });
+  test('createNamespace: false leaves it to the user', () => {
+    expect(synthChart({ namespace: 'maths', createNamespace: false }).objects.filter((o) => o.kind === 'Namespace')).toEqual([]);
+  });
+});
+
+describe('chart props', () => {
+  test('name renames everything consistently', () => {
+    const { objects } = synthChart({ name: 'calc' });
+    expectWiredCorrectly(objects, 'default');
+    expect(objects.filter((o) => o.kind === 'Service').map((s) => s.metadata.name)).toEqual(['calc-service', 'calc-lb']);
+    expect(objects.filter((o) => o.kind === 'Deployment').map((s) => s.metadata.name)).toEqual(['calc', 'calc-proxy']);
+  });
+  test('image, pull policy and replicas reach the app', () => {
+    const { objects } = synthChart({ image: 'registry.example/nc:2.0', imagePullPolicy: kplus.ImagePullPolicy.ALWAYS, replicas: 4 });
+    const app = find(objects, 'Deployment', 'number-crunch');
+    expect(app.spec.replicas).toBe(4);
+    expect(app.spec.template.spec.containers[0]).toMatchObject({ image: 'registry.example/nc:2.0', imagePullPolicy: 'Always' });
+  });
+  test('clusterDomain reaches the proxy', () => {
+    expect(synthChart({ clusterDomain: 'corp.internal' }).chart.proxy.nginxConf)
+      .toContain('server number-crunch-service.default.svc.corp.internal:8080;');
+  });
+  test('loadBalancer options reach the LoadBalancer Service', () => {
+    const { objects } = synthChart({ loadBalancer: { name: 'edge', port: 80, loadBalancerIP: '192.168.1.240' } });
+    const lb = find(objects, 'Service', 'edge');
+    expect(lb.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080 });
+    expect(lb.metadata.annotations).toEqual({ [METALLB_IPS_ANNOTATION]: '192.168.1.240' });
+  });
+  test('proxy options reach the proxy', () => {
+    const { objects } = synthChart({ proxy: { replicas: 2, port: 9000 } });
+    expectWiredCorrectly(objects, 'default');
+    expect(find(objects, 'Deployment', 'number-crunch-proxy').spec.replicas).toBe(2);
+    expect(find(objects, 'Service', 'number-crunch-lb').spec.ports[0].targetPort).toBe(9000);
+  });
+  test('networkPolicy: false', () => {
+    const { objects, chart } = synthChart({ networkPolicy: false });
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    expect(chart.networkPolicies).toBeUndefined();
+  });
+  test('autoscaling reaches the app', () => {
+    expect(find(synthChart({ autoscaling: { maxReplicas: 5 } }).objects, 'HorizontalPodAutoscaler').spec.maxReplicas).toBe(5);
+  });
+});
+
+describe('errors', () => {
+  test('invalid namespace', () => {
+    expect(() => synthChart({ namespace: 'Maths' })).toThrow(/NumberCrunchChart at 'number-crunch': invalid namespace "Maths"/);
+  });
+  test('invalid name', () => {
+    expect(() => synthChart({ name: 'calc_1' })).toThrow(/NumberCrunchChart at 'number-crunch': invalid name "calc_1"/);
+  });
+  test("the tutorial's bug: a LoadBalancer named like the ClusterIP Service fails synth", () => {
+    expect(() => synthChart({ loadBalancer: { name: 'number-crunch-service' } })).toThrow(
+      /Service "number-crunch-service" in namespace "default" is defined twice .*give them different names/s);
+  });
+});
+
+test('the constructs compose inside another project\'s chart, in its namespace', () => {
+  const chart = new Chart(new App({ outdir: '/nonexistent' }), 'theirs', { namespace: 'shop' });
+  const app = new NumberCrunchApp(chart, 'Calc', { name: 'calc' });
+  const proxy = new ReverseProxy(chart, 'Edge', { name: 'edge', upstream: app.address });
+  new LoadBalancedService(chart, 'Public', { target: proxy.deployment, targetPort: proxy.port });
+  const objects = Testing.synth(chart) as Manifest[];
+  expectWiredCorrectly(objects, 'shop');
+  expect(proxy.nginxConf).toContain('server calc-service.shop.svc.cluster.local:8080;');
+  expect(find(objects, 'Service', 'edge-lb').spec.type).toBe('LoadBalancer');
+});

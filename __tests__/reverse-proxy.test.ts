@@ -1,0 +1,165 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { configChecksum, NGINX_CONF_FILE } from '../lib/nginx-conf';
+import {
+  CONFIG_CHECKSUM_ANNOTATION, DEFAULT_NGINX_IMAGE, NGINX_CONFIG_DIR, NGINX_RUNTIME_DIR, ReverseProxy, ReverseProxyProps,
+} from '../lib/reverse-proxy';
+import { serviceAddress } from '../lib/service-address';
+import { errorOf, find, Manifest, synth } from './util';
+
+const upstream = serviceAddress('number-crunch-service', 'default', 8080);
+const build = (props: Partial<ReverseProxyProps> = {}) => {
+  let proxy!: ReverseProxy;
+  const objects = synth((chart) => { proxy = new ReverseProxy(chart, 'proxy', { upstream, ...props }); });
+  return { proxy, objects, deployment: find(objects, 'Deployment'), configMap: find(objects, 'ConfigMap') };
+};
+const container = (d: Manifest) => d.spec.template.spec.containers[0];
+const checksumOf = (d: Manifest) => d.spec.template.metadata.annotations![CONFIG_CHECKSUM_ANNOTATION];
+
+describe('defaults', () => {
+  const { proxy, deployment, configMap } = build();
+
+  test('one replica of a pinned unprivileged nginx on port 8080', () => {
+    expect(deployment.spec.replicas).toBe(1);
+    expect(container(deployment).image).toBe(DEFAULT_NGINX_IMAGE);
+    expect(DEFAULT_NGINX_IMAGE).toMatch(/unprivileged:\d+\.\d+\.\d+/);
+    expect(container(deployment).ports).toEqual([{ containerPort: 8080, name: 'http' }]);
+  });
+
+  test('nginx.conf comes from the ConfigMap, rendered for the upstream object', () => {
+    expect(configMap.data[NGINX_CONF_FILE]).toBe(proxy.nginxConf);
+    expect(proxy.nginxConf).toContain(`server ${upstream.fqdn}:${upstream.port};`);
+    const mounts = container(deployment).volumeMounts;
+    const volumes = deployment.spec.template.spec.volumes;
+    const configMount = mounts.find((m: any) => m.mountPath === NGINX_CONFIG_DIR);
+    expect(configMount.readOnly).toBe(true);
+    expect(volumes.find((v: any) => v.name === configMount.name).configMap.name).toBe(configMap.metadata.name);
+    expect(container(deployment).command).toEqual(
+      ['nginx', '-e', 'stderr', '-c', `${NGINX_CONFIG_DIR}/${NGINX_CONF_FILE}`, '-g', 'daemon off;']);
+  });
+
+  test('starts read-only and non-root: a writable emptyDir where nginx.conf puts pid and temp files', () => {
+    const c = container(deployment);
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 101, runAsGroup: 101, allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    const runtimeMount = c.volumeMounts.find((m: any) => m.mountPath === NGINX_RUNTIME_DIR);
+    const runtimeVolume = deployment.spec.template.spec.volumes.find((v: any) => v.name === runtimeMount.name);
+    expect(runtimeVolume.emptyDir).toBeDefined();
+    expect(proxy.nginxConf).toContain(`pid ${NGINX_RUNTIME_DIR}/nginx.pid;`);
+    expect(deployment.spec.template.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+  });
+
+  test('probes hit nginx\'s own health path', () => {
+    for (const probe of [container(deployment).readinessProbe, container(deployment).livenessProbe]) {
+      expect(probe.httpGet).toMatchObject({ path: '/nginx-health', port: 8080 });
+    }
+    expect(proxy.nginxConf).toMatch(/location = \/nginx-health/);
+  });
+
+  test('resources small enough for a laptop node', () => {
+    expect(container(deployment).resources).toEqual({
+      requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '500m', memory: '64Mi' },
+    });
+  });
+
+  test('the pod template carries the config checksum', () => {
+    expect(checksumOf(deployment)).toBe(configChecksum(proxy.nginxConf));
+  });
+
+  test('selects its pods by stable labels', () => {
+    expect(deployment.spec.selector.matchLabels).toEqual(proxy.selectorLabels);
+    expect(proxy.labels['app.kubernetes.io/component']).toBe('proxy');
+  });
+});
+
+describe('config checksum', () => {
+  test('is stable when nothing changes', () => {
+    expect(checksumOf(build().deployment)).toBe(checksumOf(build().deployment));
+  });
+  test('changes with the config', () => {
+    const before = checksumOf(build().deployment);
+    expect(checksumOf(build({ nginx: { upstreamKeepalive: 8 } }).deployment)).not.toBe(before);
+    expect(checksumOf(build({ upstream: serviceAddress('other', 'default', 8080) }).deployment)).not.toBe(before);
+  });
+  test('does not change with settings outside the config', () => {
+    expect(checksumOf(build({ replicas: 3 }).deployment)).toBe(checksumOf(build().deployment));
+  });
+});
+
+describe('props', () => {
+  test('name and configMapName', () => {
+    const { deployment, configMap } = build({ name: 'edge', configMapName: 'edge-conf' });
+    expect(deployment.metadata.name).toBe('edge');
+    expect(configMap.metadata.name).toBe('edge-conf');
+    expect(build({ name: 'edge' }).configMap.metadata.name).toBe('edge-config');
+  });
+  test('instance and partOf', () => {
+    const { proxy } = build({ instance: 'blue', partOf: 'maths' });
+    expect(proxy.labels).toMatchObject({ 'app.kubernetes.io/instance': 'blue', 'app.kubernetes.io/part-of': 'maths' });
+  });
+  test('image and pull policy', () => {
+    const c = container(build({ image: 'nginx-unpriv:9.9.9', imagePullPolicy: kplus.ImagePullPolicy.ALWAYS }).deployment);
+    expect([c.image, c.imagePullPolicy]).toEqual(['nginx-unpriv:9.9.9', 'Always']);
+  });
+  test('replicas', () => expect(build({ replicas: 3 }).deployment.spec.replicas).toBe(3));
+  test('port flows to listen, container port and probes', () => {
+    const { deployment, proxy } = build({ port: 9090 });
+    expect(proxy.nginxConf).toMatch(/listen 9090;/);
+    expect(container(deployment).ports[0].containerPort).toBe(9090);
+    expect(container(deployment).readinessProbe.httpGet.port).toBe(9090);
+  });
+  test('healthPath', () => {
+    const { deployment, proxy } = build({ healthPath: '/ping' });
+    expect(proxy.nginxConf).toMatch(/location = \/ping/);
+    expect(container(deployment).livenessProbe.httpGet.path).toBe('/ping');
+  });
+  test('runAsUser and runAsGroup', () => {
+    expect(container(build({ runAsUser: 2000, runAsGroup: 3000 }).deployment).securityContext)
+      .toMatchObject({ runAsUser: 2000, runAsGroup: 3000 });
+  });
+  test('resources', () => {
+    expect(container(build({ resources: { memory: { limit: Size.mebibytes(100) } } }).deployment).resources)
+      .toEqual({ limits: { memory: '100Mi' } });
+  });
+  test('preStopSeconds', () => {
+    const d = build({ preStopSeconds: 9 }).deployment;
+    expect(container(d).lifecycle.preStop.exec.command).toEqual(['sleep', '9']);
+    expect(d.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(9 + 30);
+  });
+  test('nginx tuning', () => {
+    const { proxy } = build({ nginx: { workerProcesses: 4, workerConnections: 512, connectTimeoutSeconds: 1, readTimeoutSeconds: 5, accessLog: true } });
+    expect(proxy.nginxConf).toMatch(/worker_processes 4;/);
+    expect(proxy.nginxConf).toMatch(/worker_connections 512;/);
+    expect(proxy.nginxConf).toMatch(/proxy_connect_timeout 1s;/);
+    expect(proxy.nginxConf).toMatch(/proxy_read_timeout 5s;/);
+    expect(proxy.nginxConf).toMatch(/access_log \/dev\/stdout/);
+  });
+});
+
+describe('validation errors', () => {
+  test.each<[string, Partial<ReverseProxyProps>, RegExp]>([
+    ['missing upstream', { upstream: undefined }, /ReverseProxy at 'test\/proxy': invalid upstream undefined: pass the address of the Service/],
+    ['upstream port', { upstream: { ...upstream, port: 0 } }, /invalid upstream.port 0/],
+    ['name', { name: 'Edge' }, /ReverseProxy at 'test\/proxy': invalid name "Edge"/],
+    ['configMapName', { configMapName: 'a_b' }, /invalid configMapName "a_b"/],
+    ['instance', { instance: 'x_' }, /invalid instance "x_"/],
+    ['partOf', { partOf: 'A' }, /invalid partOf "A"/],
+    ['image', { image: '' }, /invalid image ""/],
+    ['replicas', { replicas: 0 }, /invalid replicas 0/],
+    ['port', { port: 65536 }, /invalid port 65536/],
+    ['healthPath', { healthPath: 'health' }, /invalid healthPath "health": must start with '\/'/],
+    ['healthPath with a space', { healthPath: '/a b' }, /invalid healthPath "\/a b"/],
+    ['runAsUser root', { runAsUser: 0 }, /invalid runAsUser 0: must be a positive integer/],
+    ['runAsGroup', { runAsGroup: -5 }, /invalid runAsGroup -5/],
+    ['preStopSeconds', { preStopSeconds: 0 }, /invalid preStopSeconds 0/],
+    ['workerProcesses', { nginx: { workerProcesses: 0 } }, /invalid nginx.workerProcesses 0/],
+    ['workerConnections', { nginx: { workerConnections: 1.5 } }, /invalid nginx.workerConnections 1.5/],
+    ['upstreamKeepalive', { nginx: { upstreamKeepalive: -1 } }, /invalid nginx.upstreamKeepalive -1/],
+    ['connectTimeoutSeconds', { nginx: { connectTimeoutSeconds: 0 } }, /invalid nginx.connectTimeoutSeconds 0/],
+    ['readTimeoutSeconds', { nginx: { readTimeoutSeconds: 0 } }, /invalid nginx.readTimeoutSeconds 0/],
+  ])('%s', (_label, props, message) => {
+    expect(errorOf((scope) => new ReverseProxy(scope, 'proxy', { upstream, ...props } as ReverseProxyProps))).toMatch(message);
+  });
+});
