@@ -12,6 +12,9 @@ export enum ExternalTrafficPolicy {
   LOCAL = 'Local',
 }
 
+/** Port the load balancer listens on by default (the tutorial's `curl http://<LB-IP>:8080/...`). */
+export const DEFAULT_LOAD_BALANCER_PORT = 8080;
+
 /** MetalLB annotation requesting specific addresses. */
 export const METALLB_IPS_ANNOTATION = 'metallb.io/loadBalancerIPs';
 /** MetalLB annotation choosing an address pool. */
@@ -61,7 +64,7 @@ export class LoadBalancedService extends Construct {
       invalid(this, 'target', props?.target, 'pass the Deployment to put behind the load balancer');
     }
     const name = checkName(this, 'name', props.name ?? `${props.target.name}-lb`);
-    this.port = checkPort(this, 'port', props.port ?? 8080);
+    this.port = checkPort(this, 'port', props.port ?? DEFAULT_LOAD_BALANCER_PORT);
     const targetPort = checkPort(this, 'targetPort', props.targetPort);
     const extra = props.annotations ?? {};
     const annotations: Record<string, string> = { ...extra };

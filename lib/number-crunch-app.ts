@@ -6,7 +6,7 @@ import {
   IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
 } from '../number-crunch/src/contract';
 import { DEFAULT_PART_OF, imageTag, recommendedLabels, selectorLabels } from './labels';
-import { secureDeployment, selectPodsOf } from './secure-deployment';
+import { DEFAULT_PRE_STOP_SECONDS, GRACE_MARGIN_SECONDS, secureDeployment, selectPodsOf } from './secure-deployment';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
 import {
   checkImage, checkName, checkPort, checkPositiveInteger, checkReplicas, checkSubdomain, invalid,
@@ -61,10 +61,6 @@ export interface NumberCrunchAppProps {
 export const DEFAULT_APP_IMAGE = 'number-crunch:local';
 /** Default name of the app's Deployment. */
 export const DEFAULT_APP_NAME = 'number-crunch';
-/** Default pause before SIGTERM, in seconds. */
-export const DEFAULT_PRE_STOP_SECONDS = 5;
-/** Seconds of margin in the grace period beyond preStop and the service's own drain. */
-export const GRACE_MARGIN_SECONDS = 5;
 
 /**
  * The number-crunch service: a Deployment of the image built from `number-crunch/` and a ClusterIP Service in front of

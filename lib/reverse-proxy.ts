@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_PART_OF, imageTag, recommendedLabels, selectorLabels } from './labels';
 import { configChecksum, NGINX_CONF_FILE, NginxConfOptions, renderNginxConf } from './nginx-conf';
-import { secureDeployment } from './secure-deployment';
+import { DEFAULT_PRE_STOP_SECONDS, GRACE_MARGIN_SECONDS, secureDeployment } from './secure-deployment';
 import { ServiceAddress } from './service-address';
 import { checkImage, checkName, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
 
@@ -63,6 +63,8 @@ export const DEFAULT_NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.28.0-alpine';
 export const NGINX_UNPRIVILEGED_UID = 101;
 /** Port the proxy listens on by default. */
 export const DEFAULT_PROXY_PORT = 8080;
+/** Path nginx answers itself, for its probes, by default. */
+export const DEFAULT_PROXY_HEALTH_PATH = '/nginx-health';
 /** Directory the ConfigMap is mounted at. */
 export const NGINX_CONFIG_DIR = '/etc/nginx/proxy';
 /** Writable emptyDir for nginx's pid file and temp files (the root filesystem is read-only). */
@@ -115,13 +117,13 @@ export class ReverseProxy extends Construct {
     const replicas = checkReplicas(this, 'replicas', props.replicas ?? 1);
     this.port = checkPort(this, 'port', props.port ?? DEFAULT_PROXY_PORT);
     checkPort(this, 'upstream.port', props.upstream.port);
-    this.healthPath = props.healthPath ?? '/nginx-health';
+    this.healthPath = props.healthPath ?? DEFAULT_PROXY_HEALTH_PATH;
     if (!/^\/[A-Za-z0-9._~\/-]*$/.test(this.healthPath)) {
       invalid(this, 'healthPath', this.healthPath, "must start with '/' and use only letters, digits and . _ ~ / -");
     }
     const runAsUser = checkPositiveInteger(this, 'runAsUser', props.runAsUser ?? NGINX_UNPRIVILEGED_UID);
     const runAsGroup = checkPositiveInteger(this, 'runAsGroup', props.runAsGroup ?? NGINX_UNPRIVILEGED_UID);
-    const preStopSeconds = checkPositiveInteger(this, 'preStopSeconds', props.preStopSeconds ?? 5);
+    const preStopSeconds = checkPositiveInteger(this, 'preStopSeconds', props.preStopSeconds ?? DEFAULT_PRE_STOP_SECONDS);
     const tuning = { ...DEFAULT_NGINX_TUNING, ...props.nginx };
     for (const key of ['workerProcesses', 'workerConnections', 'upstreamKeepalive', 'connectTimeoutSeconds', 'readTimeoutSeconds'] as const) {
       checkPositiveInteger(this, `nginx.${key}`, tuning[key]);
@@ -159,7 +161,7 @@ export class ReverseProxy extends Construct {
       maxSurge: 1,
       maxUnavailable: 0,
       // nginx-unprivileged stops on SIGQUIT (graceful): in-flight requests get up to the read timeout.
-      terminationGracePeriod: Duration.seconds(preStopSeconds + tuning.readTimeoutSeconds + 5),
+      terminationGracePeriod: Duration.seconds(preStopSeconds + tuning.readTimeoutSeconds + GRACE_MARGIN_SECONDS),
       spreadAcrossNodes: true,
       podAnnotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(this.nginxConf) },
       container: {

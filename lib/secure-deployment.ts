@@ -32,6 +32,12 @@ export interface SecureDeploymentOptions {
   readonly spreadAcrossNodes: boolean;
 }
 
+/** Default pause before SIGTERM, in seconds: long enough for endpoints and kube-proxy to drop a terminating pod. */
+export const DEFAULT_PRE_STOP_SECONDS = 5;
+
+/** Seconds of margin in a termination grace period beyond the preStop pause and the process's own drain. */
+export const GRACE_MARGIN_SECONDS = 5;
+
 /** The label cdk8s-plus puts on pods to select them by construct path. */
 const CDK8S_ADDRESS_LABEL = 'cdk8s.io/metadata.addr';
 
