@@ -26,3 +26,12 @@ export const IMAGE_GROUP_ID = 10001;
  * remaining connections and exits. The pod's termination grace period must be longer than this plus any preStop pause.
  */
 export const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
+
+/** Environment variable with the port to listen on (0 picks a free port, for tests). */
+export const PORT_ENV = 'PORT';
+
+/** Environment variable with the address to bind (default: every interface, IPv6 and IPv4). */
+export const HOST_ENV = 'HOST';
+
+/** Environment variable overriding SHUTDOWN_DRAIN_TIMEOUT_MS. */
+export const DRAIN_TIMEOUT_ENV = 'SHUTDOWN_DRAIN_TIMEOUT_MS';

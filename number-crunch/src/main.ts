@@ -1,0 +1,46 @@
+import { DRAIN_TIMEOUT_ENV, HOST_ENV, PORT_ENV, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS } from './contract';
+import { NumberCrunchServer } from './server';
+
+/** One structured log line on stdout. */
+function log(level: 'info' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+}
+
+/** Reads a non-negative integer from the environment, or exits with a message naming the variable. */
+function intFromEnv(name: string, fallback: number, max: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value > max) {
+    log('error', `invalid ${name}`, { value: text, allowed: `an integer from 0 to ${max}` });
+    process.exit(2);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const port = intFromEnv(PORT_ENV, SERVICE_PORT, 65535);
+  const drainTimeoutMs = intFromEnv(DRAIN_TIMEOUT_ENV, SHUTDOWN_DRAIN_TIMEOUT_MS, 3_600_000);
+  const host = process.env[HOST_ENV] || undefined;
+  const server = new NumberCrunchServer({ port, host, drainTimeoutMs });
+
+  // Handlers first, so a SIGTERM that arrives right after the "listening" line still drains.
+  const stop = (signal: NodeJS.Signals) => {
+    const started = Date.now();
+    log('info', 'shutting down', { signal, drainTimeoutMs });
+    server.shutdown().then(() => {
+      log('info', 'stopped', { drainedMs: Date.now() - started });
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  const address = await server.listen();
+  log('info', 'listening', { host: address.address, port: address.port, pid: process.pid });
+}
+
+main().catch((e: Error) => {
+  log('error', 'failed to start', { error: e.message });
+  process.exit(1);
+});

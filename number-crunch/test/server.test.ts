@@ -1,0 +1,150 @@
+import { Agent } from 'node:http';
+import { connect } from 'node:net';
+import { LIVENESS_PATH, READINESS_PATH } from '../src/contract';
+import { NumberCrunchServer } from '../src/server';
+import { httpRequest, rawExchange } from './http-client';
+
+let server: NumberCrunchServer;
+let port: number;
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+beforeAll(async () => {
+  server = new NumberCrunchServer({ port: 0, host: '127.0.0.1', drainTimeoutMs: 2_000 });
+  port = (await server.listen()).port;
+});
+afterAll(async () => {
+  agent.destroy();
+  await server.shutdown();
+});
+
+const get = (path: string, method = 'GET') => httpRequest(port, path, method, agent);
+const expectServing = async () => {
+  const ok = await get('/square-root/9');
+  expect([ok.status, ok.body]).toEqual([200, '{"InputNumber":9,"SquareRoot":3}']);
+};
+
+describe('valid numbers', () => {
+  test.each<[string, number]>([
+    ['4', 4], ['0', 0], ['2.25', 2.25], ['1e2', 100], ['+16', 16], ['.25', 0.25], ['1e-4', 0.0001], ['%34', 4],
+    ['1.7976931348623157e308', 1.7976931348623157e308], ['0x1p4', 16],
+  ])('/square-root/%s', async (text, value) => {
+    const reply = await get(`/square-root/${text}`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(reply.body)).toEqual({ InputNumber: value, SquareRoot: Math.sqrt(value) });
+  });
+
+  test('the exact original body for 4', async () => {
+    expect((await get('/square-root/4')).body).toBe('{"InputNumber":4,"SquareRoot":2}');
+  });
+
+  test('a query string is ignored', async () => {
+    expect((await get('/square-root/4?pretty=1')).body).toBe('{"InputNumber":4,"SquareRoot":2}');
+  });
+});
+
+describe('bad inputs get a 400 JSON error and the server keeps serving', () => {
+  test.each<[string, RegExp]>([
+    ['abc', /not a number/],
+    ['', /missing number/],
+    ['-4', /negative/],
+    ['-0.0001', /negative/],
+    ['NaN', /not a finite number/],
+    ['nan', /not a finite number/],
+    ['Infinity', /not a finite number/],
+    ['-inf', /not a finite number/],
+    ['1e999', /out of range/],
+    ['9'.repeat(65), /too long/],
+    ['9'.repeat(5000), /too long/],
+    ['4abc', /not a number/],
+    ['1.2.3', /not a number/],
+    ['1e', /not a number/],
+    ['0x', /not a number/],
+    ['%20', /not a number/],
+    ['%2D4', /negative/],
+    ['%', /malformed percent-encoding/],
+    ['%ZZ', /malformed percent-encoding/],
+    ['%C0%AF', /malformed percent-encoding/],
+    ['%00', /not a number/],
+    ['%F0%9F%98%80', /not a number/],
+    ["'%20OR%201=1", /not a number/],
+    ['1,000', /not a number/],
+    ['4;rm', /not a number/],
+  ])('/square-root/%s', async (text, message) => {
+    const reply = await get(`/square-root/${text}`);
+    expect(reply.status).toBe(400);
+    expect(reply.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(reply.body).error).toMatch(message);
+    await expectServing();
+  });
+
+  test('/square-root without a number', async () => {
+    const reply = await get('/square-root');
+    expect([reply.status, JSON.parse(reply.body).error]).toEqual([400, expect.stringMatching(/missing number/)]);
+  });
+});
+
+describe('paths and methods', () => {
+  test.each(['/', '/square-root/4/extra', '/squareroot/4', '/SQUARE-ROOT/4', '/favicon.ico'])('%s is 404 JSON', async (path) => {
+    const reply = await get(path);
+    expect(reply.status).toBe(404);
+    expect(reply.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(reply.body).error).toMatch(/no such path/);
+    await expectServing();
+  });
+
+  test('a very long unknown path is not echoed whole', async () => {
+    const reply = await get(`/${'x'.repeat(4000)}`);
+    expect(reply.status).toBe(404);
+    expect(reply.body.length).toBeLessThan(300);
+  });
+
+  test.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('%s is 405 with Allow', async (method) => {
+    for (const path of ['/square-root/4', LIVENESS_PATH]) {
+      const reply = await get(path, method);
+      expect(reply.status).toBe(405);
+      expect(reply.headers.allow).toBe('GET, HEAD');
+      expect(JSON.parse(reply.body).error).toMatch(new RegExp(`method ${method} not allowed`));
+    }
+    await expectServing();
+  });
+
+  test('HEAD answers like GET without a body', async () => {
+    const reply = await get('/square-root/4', 'HEAD');
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe('');
+    expect(reply.headers['content-length']).toBe(String('{"InputNumber":4,"SquareRoot":2}'.length));
+  });
+
+  test('health endpoints', async () => {
+    expect(await get(LIVENESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    expect(await get(READINESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ready"}' });
+    expect(server.ready).toBe(true);
+  });
+});
+
+describe('malformed HTTP does not crash the server', () => {
+  test.each([
+    ['garbage request line', 'THIS IS NOT HTTP\r\n\r\n'],
+    ['bad header', 'GET /square-root/4 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'],
+    ['bad version', 'GET /square-root/4 HTTP/9.9\r\n\r\n'],
+  ])('%s gets 400 and a closed connection', async (_label, bytes) => {
+    const reply = await rawExchange(port, bytes);
+    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(reply).toMatch(/Content-Type: application\/json/);
+    await expectServing();
+  });
+
+  test('oversized headers get 431', async () => {
+    const reply = await rawExchange(port, `GET /square-root/4 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+    await expectServing();
+  });
+
+  test('a client that disconnects mid-request does no harm', async () => {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.write('GET /square-root/4 HTTP/1.1\r\nHo', () => resolve()));
+    socket.destroy();
+    await expectServing();
+  });
+});

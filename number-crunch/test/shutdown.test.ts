@@ -1,0 +1,100 @@
+import { connect, Socket } from 'node:net';
+import { httpRequest } from './http-client';
+import { ServiceProcess, startService } from './service-process';
+
+let service: ServiceProcess | undefined;
+afterEach(() => {
+  service?.child.kill('SIGKILL');
+  service = undefined;
+});
+
+/** Opens a connection and sends the first part of a request; the request is in flight until `finish` is called. */
+async function startRequest(port: number, path: string) {
+  const socket: Socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = '';
+  socket.on('data', (c: Buffer) => { received += c.toString(); });
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: number-crunch\r\n`);
+  return {
+    finish: async () => {
+      socket.write('\r\n');
+      await closed;
+      return received;
+    },
+  };
+}
+
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve('connected'); });
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
+
+test('SIGTERM: in-flight requests complete, readiness is 503, new connections are refused, exit 0', async () => {
+  service = await startService();
+  const { port } = service;
+  const inFlight = await startRequest(port, '/square-root/4');
+  const readiness = await startRequest(port, '/readyz');
+
+  service.child.kill('SIGTERM');
+  await service.waitForLog('shutting down');
+  expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+
+  const answer = await inFlight.finish();
+  expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+  expect(answer.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
+
+  const ready = await readiness.finish();
+  expect(ready).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+  expect(ready).toContain('{"status":"shutting down"}');
+
+  expect(await service.exited).toBe(0);
+  expect(service.lines.map((l) => l.msg)).toEqual(['listening', 'shutting down', 'stopped']);
+});
+
+test('SIGTERM closes idle keep-alive connections and exits at once', async () => {
+  service = await startService();
+  const socket = connect(service.port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (c: Buffer) => { received += c.toString(); });
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.write('GET /square-root/16 HTTP/1.1\r\nHost: x\r\n\r\n');
+  while (!received.includes('"SquareRoot":4')) await new Promise((r) => setTimeout(r, 10));
+  expect(received).toMatch(/Connection: keep-alive/i);
+
+  const started = Date.now();
+  service.child.kill('SIGTERM');
+  await closed;
+  expect(await service.exited).toBe(0);
+  expect(Date.now() - started).toBeLessThan(1_000);
+  const stopped = service.lines.find((l) => l.msg === 'stopped')!;
+  expect(stopped.drainedMs as number).toBeLessThan(1_000);
+});
+
+test('a request that never completes is cut off after the drain timeout, and the process still exits 0', async () => {
+  service = await startService({ SHUTDOWN_DRAIN_TIMEOUT_MS: '300' });
+  await startRequest(service.port, '/square-root/4'); // never finished
+  const started = Date.now();
+  service.child.kill('SIGTERM');
+  expect(await service.exited).toBe(0);
+  const elapsed = Date.now() - started;
+  expect(elapsed).toBeGreaterThanOrEqual(250);
+  expect(elapsed).toBeLessThan(3_000);
+});
+
+test('SIGINT shuts down the same way', async () => {
+  service = await startService();
+  expect((await httpRequest(service.port, '/healthz')).status).toBe(200);
+  service.child.kill('SIGINT');
+  expect(await service.exited).toBe(0);
+});
+
+test('an invalid PORT stops the service with a message naming it', async () => {
+  await expect(startService({ PORT: 'eighty' })).rejects.toThrow(
+    /exited with code 2 before listening: .*"msg":"invalid PORT","value":"eighty","allowed":"an integer from 0 to 65535"/);
+  await expect(startService({ PORT: '70000' })).rejects.toThrow(/"msg":"invalid PORT","value":"70000"/);
+});
