@@ -1,4 +1,6 @@
-import { configChecksum, NginxConfOptions, renderNginxConf, upstreamBlockName } from '../lib/nginx-conf';
+import {
+  configChecksum, NginxConfOptions, PROXY_ERROR_PREFIX, PROXY_ERRORS, renderNginxConf, upstreamBlockName,
+} from '../lib/nginx-conf';
 import { DEFAULT_NGINX_TUNING } from '../lib/reverse-proxy';
 import { serviceAddress } from '../lib/service-address';
 
@@ -70,4 +72,14 @@ test('rendering is pure and the checksum follows the text', () => {
 test('braces balance', () => {
   const conf = renderNginxConf(options());
   expect((conf.match(/\{/g) ?? []).length).toBe((conf.match(/\}/g) ?? []).length);
+});
+
+test('errors nginx makes itself answer JSON through internal locations', () => {
+  const conf = renderNginxConf(options());
+  for (const e of PROXY_ERRORS) {
+    expect(directive(conf, 'error_page')).toContain(`${e.codes.join(' ')} ${PROXY_ERROR_PREFIX}${e.name}`);
+    const location = new RegExp(`location = ${PROXY_ERROR_PREFIX}${e.name} \\{\\s*internal;\\s*default_type application/json;\\s*return ${e.status} '(.*)';`);
+    expect(JSON.parse(location.exec(conf)![1])).toEqual({ error: e.error });
+  }
+  expect(PROXY_ERRORS.flatMap((e) => e.codes)).toEqual(expect.arrayContaining([400, 502, 503, 504]));
 });

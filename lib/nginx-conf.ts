@@ -28,6 +28,20 @@ export interface NginxConfOptions {
 /** The key of the ConfigMap entry, and the file name nginx is started with. */
 export const NGINX_CONF_FILE = 'nginx.conf';
 
+/**
+ * Errors nginx answers itself (the upstream's own errors pass through untouched): JSON like the service's, not HTML.
+ * Each entry: the statuses it catches, the status it answers and its message.
+ */
+export const PROXY_ERRORS: ReadonlyArray<{ readonly name: string; readonly codes: number[]; readonly status: number; readonly error: string }> = [
+  { name: 'bad_request', codes: [400], status: 400, error: 'malformed request' },
+  { name: 'uri_too_long', codes: [414], status: 414, error: 'request URI too long' },
+  { name: 'upstream_unavailable', codes: [502, 503], status: 502, error: 'upstream unavailable' },
+  { name: 'upstream_timeout', codes: [504], status: 504, error: 'upstream timed out' },
+];
+
+/** Path prefix of the internal locations answering PROXY_ERRORS. */
+export const PROXY_ERROR_PREFIX = '/nginx-error/';
+
 /** Name of the `upstream {}` block: the Service name made a valid nginx identifier. */
 export function upstreamBlockName(upstream: ServiceAddress): string {
   return `${upstream.serviceName.replace(/[^a-zA-Z0-9]/g, '_')}_upstream`;
@@ -40,6 +54,14 @@ export function upstreamBlockName(upstream: ServiceAddress): string {
 export function renderNginxConf(o: NginxConfOptions): string {
   const upstream = upstreamBlockName(o.upstream);
   const dir = o.runtimeDir.replace(/\/+$/, '');
+  // Internal locations by URI, not named ones: nginx cannot hand a request whose URI it failed to parse to a named
+  // location (it answers 500 instead).
+  const errorPages = PROXY_ERRORS.map((e) => `        error_page ${e.codes.join(' ')} ${PROXY_ERROR_PREFIX}${e.name};`).join('\n');
+  const errorLocations = PROXY_ERRORS.map((e) => `        location = ${PROXY_ERROR_PREFIX}${e.name} {
+            internal;
+            default_type application/json;
+            return ${e.status} '${JSON.stringify({ error: e.error })}';
+        }`).join('\n');
   return `# Rendered by number-crunch-cdk8s (lib/nginx-conf.ts). Change the ReverseProxy props, not this file.
 # Upstream: Service ${o.upstream.serviceName} in namespace ${o.upstream.namespace}, port ${o.upstream.port}.
 worker_processes ${o.workerProcesses};
@@ -75,6 +97,10 @@ http {
 
     server {
         listen ${o.listenPort};
+
+        # Errors nginx makes itself (malformed requests, upstream down) answer in JSON, like the service.
+${errorPages}
+${errorLocations}
 
         location = ${o.healthPath} {
             access_log off;

@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { e2eUnavailableReason, httpGet, NetnsStack } from '../../e2e/netns-stack';
+import { loadProxyStackSpec } from '../../e2e/stack-spec';
+import { SERVICE_MAIN } from '../../number-crunch/test/service-process';
+
+// The real service and Debian's real nginx running the nginx.conf from dist/, in network namespaces standing in for
+// pods. Skipped, with the reason printed, where nginx or network namespaces are unavailable; under CI=true a skip
+// is a failure.
+const unavailable = e2eUnavailableReason();
+const spec = loadProxyStackSpec(join(__dirname, '..', '..', 'dist'));
+
+if (unavailable) {
+  if (process.env.CI === 'true') {
+    test('end-to-end tests can run in CI', () => {
+      throw new Error(`end-to-end tests cannot run: ${unavailable}`);
+    });
+  } else {
+    console.warn(`SKIPPING end-to-end tests: ${unavailable}`);
+    test.skip(`end-to-end tests (skipped: ${unavailable})`, () => undefined);
+  }
+} else {
+  let stack: NetnsStack;
+  beforeAll(async () => {
+    stack = await NetnsStack.start({ spec, serviceMain: SERVICE_MAIN });
+  }, 30_000);
+  afterAll(async () => {
+    await stack?.stop();
+  }, 15_000);
+
+  test('nginx -t passes on the config as the pod mounts it', async () => {
+    const { code, output } = await stack.nginxTest();
+    expect(output).toContain('test is successful');
+    expect(code).toBe(0);
+  });
+
+  test('/square-root/4 through the proxy', async () => {
+    expect(await httpGet(stack.proxyUrl('/square-root/4'))).toMatchObject({ status: 200, body: '{"InputNumber":4,"SquareRoot":2}' });
+  });
+
+  test.each([
+    '/square-root/4', '/square-root/2.25', '/square-root/0', '/square-root/1e6', '/square-root/%34', '/square-root/2',
+    '/square-root/1.7976931348623157e308', '/square-root/-4', '/square-root/abc', '/square-root/', '/square-root/NaN',
+    '/square-root/Infinity', '/square-root/1e999', `/square-root/${'9'.repeat(100)}`, '/square-root/%2D4',
+    '/square-root/4/extra', '/nope', '/healthz', '/readyz', '/square-root/4?x=1',
+  ])('%s: the proxy answers exactly what the service answers', async (path) => {
+    const direct = await httpGet(stack.directUrl(path));
+    const proxied = await httpGet(stack.proxyUrl(path));
+    expect({ status: proxied.status, body: proxied.body }).toEqual({ status: direct.status, body: direct.body });
+  });
+
+  test('requests nginx refuses itself get a JSON error, like the service\'s', async () => {
+    for (const [path, status] of [['/square-root/%zz', 400], [`/square-root/${'9'.repeat(9000)}`, 414]] as const) {
+      const r = await httpGet(stack.proxyUrl(path));
+      expect(r.status).toBe(status);
+      expect(Object.keys(JSON.parse(r.body))).toEqual(['error']);
+    }
+    expect((await httpGet(stack.directUrl('/square-root/%zz'))).status).toBe(400);
+  });
+
+  test('while the service is down: the proxy stays healthy, requests fail fast with 502/503, then recover', async () => {
+    await stack.stopService();
+    try {
+      expect((await httpGet(stack.proxyUrl(spec.proxyHealthPath))).status).toBe(200);
+      for (let i = 0; i < 5; i++) {
+        const r = await httpGet(stack.proxyUrl('/square-root/4'), 3_000);
+        expect([502, 503]).toContain(r.status);
+        expect(JSON.parse(r.body)).toEqual({ error: 'upstream unavailable' });
+        expect(r.ms).toBeLessThan(1_000);
+      }
+    } finally {
+      await stack.startService();
+    }
+    expect(await httpGet(stack.proxyUrl('/square-root/9'))).toMatchObject({ status: 200, body: '{"InputNumber":9,"SquareRoot":3}' });
+  }, 30_000);
+}

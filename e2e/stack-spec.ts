@@ -1,0 +1,80 @@
+import { K8sObject, loadManifests, objectRef } from '../validation/manifests';
+
+/** What the end-to-end harness needs to know about the proxy pod and its upstream, read from `dist/`. */
+export interface ProxyStackSpec {
+  /** nginx.conf exactly as the ConfigMap holds it. */
+  readonly nginxConf: string;
+  /** Where the pod mounts the ConfigMap. */
+  readonly configMountPath: string;
+  /** The ConfigMap key the container reads (its file name in the mount). */
+  readonly configFile: string;
+  /** Where the pod mounts emptyDirs: the only writable places. */
+  readonly emptyDirPaths: string[];
+  /** The container's command. */
+  readonly command: string[];
+  /** Numeric user and group the container runs as. */
+  readonly runAsUser: number;
+  readonly runAsGroup: number;
+  /** nginx's container port. */
+  readonly proxyPort: number;
+  /** Path of the proxy's own health endpoint (its readiness probe). */
+  readonly proxyHealthPath: string;
+  /** The upstream as nginx.conf names it. */
+  readonly upstreamHost: string;
+  readonly upstreamPort: number;
+  /** The app Service it resolves to, and the port its pods listen on. */
+  readonly appService: K8sObject;
+  readonly appTargetPort: number;
+}
+
+const fail = (message: string): never => {
+  throw new Error(`dist/ does not describe a proxy stack the harness can run: ${message}`);
+};
+
+/** Reads the proxy stack out of manifests: the Deployment that mounts a ConfigMap with nginx.conf, and its upstream. */
+export function proxyStackSpec(objects: K8sObject[]): ProxyStackSpec {
+  const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && o.data && Object.keys(o.data).some((k) => k.endsWith('.conf')));
+  for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+    const pod = deployment.spec?.template?.spec ?? {};
+    const container = pod.containers?.[0];
+    for (const volume of pod.volumes ?? []) {
+      const cm = configMaps.find((c) => c.metadata?.name === volume.configMap?.name &&
+        (c.metadata?.namespace ?? 'default') === (deployment.metadata?.namespace ?? 'default'));
+      const mount = container?.volumeMounts?.find((m: any) => m.name === volume.name);
+      if (!cm || !mount) continue;
+      const configFile = Object.keys(cm.data!).find((k) => k.endsWith('.conf'))!;
+      const nginxConf = cm.data![configFile];
+      const emptyDirNames = (pod.volumes ?? []).filter((v: any) => v.emptyDir).map((v: any) => v.name);
+      const server = /^\s*server\s+([^\s:;]+):(\d+)/m.exec(nginxConf) ?? fail(`no "server host:port" upstream in ${objectRef(cm)}`);
+      const [, upstreamHost, port] = server;
+      const [svcName, namespace, svc] = upstreamHost.split('.');
+      if (svc !== 'svc') fail(`upstream "${upstreamHost}" is not a Service DNS name <service>.<namespace>.svc.<domain>`);
+      const appService = objects.find((o) => o.kind === 'Service' && o.metadata?.name === svcName &&
+        (o.metadata?.namespace ?? 'default') === namespace) ?? fail(`no Service ${namespace}/${svcName} for upstream ${upstreamHost}`);
+      const servicePort = appService.spec?.ports?.find((p: any) => p.port === Number(port)) ??
+        fail(`Service ${namespace}/${svcName} has no port ${port}`);
+      const securityContext = { ...pod.securityContext, ...container.securityContext };
+      return {
+        nginxConf,
+        configMountPath: mount.mountPath,
+        configFile,
+        emptyDirPaths: (container.volumeMounts ?? []).filter((m: any) => emptyDirNames.includes(m.name)).map((m: any) => m.mountPath),
+        command: [...(container.command ?? []), ...(container.args ?? [])],
+        runAsUser: securityContext.runAsUser ?? fail('the proxy container has no runAsUser'),
+        runAsGroup: securityContext.runAsGroup ?? securityContext.runAsUser,
+        proxyPort: container.ports?.[0]?.containerPort ?? fail('the proxy container has no port'),
+        proxyHealthPath: container.readinessProbe?.httpGet?.path ?? fail('the proxy container has no HTTP readiness probe'),
+        upstreamHost,
+        upstreamPort: Number(port),
+        appService,
+        appTargetPort: Number(servicePort.targetPort ?? servicePort.port),
+      };
+    }
+  }
+  return fail('no Deployment mounts a ConfigMap holding a .conf file');
+}
+
+/** The proxy stack of the manifests in `dir` (normally dist/). */
+export function loadProxyStackSpec(dir: string): ProxyStackSpec {
+  return proxyStackSpec(loadManifests(dir));
+}
