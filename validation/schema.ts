@@ -1,0 +1,120 @@
+import { isDnsLabel, isDnsSubdomain, isLabelValue } from '../lib/validate';
+import { K8sObject } from './manifests';
+
+/** A model class of kubernetes-models: validates an object against the Kubernetes 1.27-era OpenAPI schema. */
+type ModelClass = new (data: unknown) => { validate(): void };
+
+const models = new Map<string, ModelClass | undefined>();
+
+/** The kubernetes-models class for an apiVersion and kind (loaded lazily: one module per kind), or undefined. */
+export function modelFor(apiVersion: string, kind: string): ModelClass | undefined {
+  const key = `${apiVersion}/${kind}`;
+  if (!models.has(key)) {
+    let model: ModelClass | undefined;
+    if (/^[a-z0-9.]*\/?v\d+(alpha\d+|beta\d+)?$/.test(apiVersion) && /^[A-Z][A-Za-z0-9]*$/.test(kind)) {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        model = require(`kubernetes-models/${apiVersion}/${kind}`)[kind];
+      } catch {
+        model = undefined;
+      }
+    }
+    models.set(key, model);
+  }
+  return models.get(key);
+}
+
+/** Schema errors of one object (empty when valid): unknown apiVersion/kind, or what the OpenAPI schema rejects. */
+export function schemaErrors(o: K8sObject): string[] {
+  if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') return ['apiVersion and kind must be strings'];
+  const Model = modelFor(o.apiVersion, o.kind);
+  if (!Model) return [`unknown kind ${o.kind} in ${o.apiVersion}: not a Kubernetes 1.27 API object`];
+  try {
+    new Model(o).validate();
+    return [];
+  } catch (e) {
+    return [(e as Error).message];
+  }
+}
+
+const LABEL_KEY_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+
+/** Problems with a label (or annotation, when `value` is not checked) key. */
+export function labelKeyError(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && !isDnsSubdomain(prefix)) return `label key "${key}": prefix must be a DNS subdomain`;
+  if (name.length === 0 || name.length > 63 || !LABEL_KEY_NAME.test(name)) {
+    return `label key "${key}": name must be 1-63 letters, digits, '-', '_' or '.', starting and ending alphanumeric`;
+  }
+  return undefined;
+}
+
+/** Names, label keys and values the OpenAPI schema does not check. */
+export function namingErrors(o: K8sObject): string[] {
+  const errors: string[] = [];
+  const name = o.metadata?.name;
+  // Services and Namespaces need DNS-1035/1123 labels; every other kind here a DNS-1123 subdomain.
+  const strict = o.kind === 'Service' || o.kind === 'Namespace';
+  if (typeof name !== 'string' || !(strict ? isDnsLabel(name) : isDnsSubdomain(name))) {
+    errors.push(`name ${JSON.stringify(name)} is not a valid ${strict ? 'DNS label' : 'DNS subdomain'}`);
+  }
+  const namespace = o.metadata?.namespace;
+  if (namespace !== undefined && !isDnsLabel(namespace)) errors.push(`namespace ${JSON.stringify(namespace)} is not a valid DNS label`);
+  const labelSets = [o.metadata?.labels, o.spec?.template?.metadata?.labels, o.spec?.selector?.matchLabels, o.kind === 'Service' ? o.spec?.selector : undefined];
+  for (const labels of labelSets) {
+    for (const [key, value] of Object.entries((labels ?? {}) as Record<string, unknown>)) {
+      const keyError = labelKeyError(key);
+      if (keyError) errors.push(keyError);
+      if (typeof value !== 'string' || !isLabelValue(value)) errors.push(`label "${key}": value ${JSON.stringify(value)} is not a valid label value`);
+    }
+  }
+  for (const key of Object.keys(o.metadata?.annotations ?? {})) {
+    const keyError = labelKeyError(key);
+    if (keyError) errors.push(keyError.replace('label key', 'annotation key'));
+  }
+  return errors;
+}
+
+/** Every port number in an object, with where it is: container, Service and probe ports, NetworkPolicy ports. */
+export function portNumbers(o: K8sObject): Array<{ where: string; port: unknown }> {
+  const found: Array<{ where: string; port: unknown }> = [];
+  const pod = podSpecOf(o);
+  for (const [i, c] of (pod?.containers ?? []).entries()) {
+    for (const p of c.ports ?? []) found.push({ where: `containers[${i}].ports.containerPort`, port: p.containerPort });
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      const port = c[probe]?.httpGet?.port ?? c[probe]?.tcpSocket?.port;
+      if (typeof port === 'number') found.push({ where: `containers[${i}].${probe}.port`, port });
+    }
+  }
+  if (o.kind === 'Service') {
+    for (const p of o.spec?.ports ?? []) {
+      found.push({ where: 'spec.ports.port', port: p.port });
+      if (typeof p.targetPort === 'number') found.push({ where: 'spec.ports.targetPort', port: p.targetPort });
+    }
+  }
+  if (o.kind === 'NetworkPolicy') {
+    for (const rule of [...(o.spec?.ingress ?? []), ...(o.spec?.egress ?? [])]) {
+      for (const p of rule.ports ?? []) if (typeof p.port === 'number') found.push({ where: 'spec.*.ports.port', port: p.port });
+    }
+  }
+  return found;
+}
+
+/** The pod spec of a workload (or Pod), or undefined for other kinds. */
+export function podSpecOf(o: K8sObject): any {
+  switch (o.kind) {
+    case 'Pod': return o.spec;
+    case 'CronJob': return o.spec?.jobTemplate?.spec?.template?.spec;
+    case 'Deployment': case 'StatefulSet': case 'DaemonSet': case 'ReplicaSet': case 'Job': return o.spec?.template?.spec;
+    default: return undefined;
+  }
+}
+
+/** The labels of the pods a workload makes. */
+export function podLabelsOf(o: K8sObject): Record<string, string> | undefined {
+  if (o.kind === 'Pod') return o.metadata?.labels;
+  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template?.metadata?.labels;
+  return podSpecOf(o) ? o.spec?.template?.metadata?.labels : undefined;
+}
