@@ -72,7 +72,7 @@ describe('defaults', () => {
   });
 
   test('a PodDisruptionBudget allowing one disruption, selecting the app pods', () => {
-    const pdb = find(objects, 'PodDisruptionBudget');
+    const pdb = find(objects, 'PodDisruptionBudget', 'number-crunch-pdb');
     expect(pdb.spec.maxUnavailable).toBe(1);
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
   });
@@ -175,7 +175,7 @@ describe('props', () => {
 
   test('autoscaling makes an HPA on CPU and hands it the replica count', () => {
     const { objects, deployment } = build({ replicas: 3, autoscaling: { maxReplicas: 6 } });
-    const hpa = find(objects, 'HorizontalPodAutoscaler');
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'number-crunch-hpa');
     expect(hpa.apiVersion).toBe('autoscaling/v2');
     expect(hpa.spec).toEqual({
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'number-crunch' },

@@ -34,6 +34,11 @@ function expectWiredCorrectly(objects: Manifest[], namespace: string) {
   for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe(namespace);
 }
 
+test('every object has a name of its own, across kinds too (cdk8s maps validation reports to constructs by name)', () => {
+  const names = synthChart({ autoscaling: { maxReplicas: 3 }, namespace: 'maths' }).objects.map((o) => o.metadata.name);
+  expect(new Set(names).size).toBe(names.length);
+});
+
 test('snapshot of the whole chart', () => {
   expect(synthChart().objects).toMatchSnapshot();
 });
@@ -70,8 +75,8 @@ describe('defaults: the tutorial setup on microk8s', () => {
   });
 
   test('NetworkPolicies: the app accepts only the proxy; the proxy reaches only the app and DNS', () => {
-    const app = find(objects, 'NetworkPolicy', 'number-crunch-app');
-    const proxy = find(objects, 'NetworkPolicy', 'number-crunch-proxy');
+    const app = find(objects, 'NetworkPolicy', 'number-crunch-netpol');
+    const proxy = find(objects, 'NetworkPolicy', 'number-crunch-proxy-netpol');
     expect(app.spec.podSelector.matchLabels).toEqual(chart.app.selectorLabels);
     expect(app.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: chart.proxy.selectorLabels } }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
     expect(proxy.spec.podSelector.matchLabels).toEqual(chart.proxy.selectorLabels);

@@ -16,8 +16,9 @@ export interface ProxyNetworkPoliciesProps {
   readonly proxySelector: Record<string, string>;
   /** Port the proxy's pods listen on. */
   readonly proxyPort: number;
-  /** Base of the policies' names. */
-  readonly name: string;
+  /** Names of the app's and the proxy's policies. */
+  readonly appPolicyName: string;
+  readonly proxyPolicyName: string;
   /** Labels of the policies. */
   readonly labels: Record<string, string>;
 }
@@ -36,7 +37,7 @@ export class ProxyNetworkPolicies extends Construct {
     super(scope, id);
     const tcp = (port: number) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     this.app = new k8s.KubeNetworkPolicy(this, 'App', {
-      metadata: { name: `${p.name}-app`, labels: p.labels },
+      metadata: { name: p.appPolicyName, labels: p.labels },
       spec: {
         podSelector: { matchLabels: p.appSelector },
         policyTypes: ['Ingress'],
@@ -44,7 +45,7 @@ export class ProxyNetworkPolicies extends Construct {
       },
     });
     this.proxy = new k8s.KubeNetworkPolicy(this, 'Proxy', {
-      metadata: { name: `${p.name}-proxy`, labels: p.labels },
+      metadata: { name: p.proxyPolicyName, labels: p.labels },
       spec: {
         podSelector: { matchLabels: p.proxySelector },
         policyTypes: ['Ingress', 'Egress'],

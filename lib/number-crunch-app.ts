@@ -144,7 +144,7 @@ export class NumberCrunchApp extends Construct {
 
     if (props.podDisruptionBudget ?? true) {
       this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name, labels: this.labels },
+        metadata: { name: `${name}-pdb`, labels: this.labels },
         // maxUnavailable (not minAvailable) so a single replica never blocks a node drain.
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
       });
@@ -154,7 +154,7 @@ export class NumberCrunchApp extends Construct {
       // The autoscaler owns the replica count: a replicas field would be reset by every `kubectl apply`.
       ApiObject.of(this.deployment).addJsonPatch(JsonPatch.remove('/spec/replicas'));
       this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
-        metadata: { name, labels: this.labels },
+        metadata: { name: `${name}-hpa`, labels: this.labels },
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
           minReplicas: autoscaling.minReplicas,

@@ -88,8 +88,10 @@ export class NumberCrunchChart extends Chart {
       labels: recommendedLabels({ name: `${name}-lb`, instance: name, component: 'load-balancer', partOf: DEFAULT_PART_OF }),
     });
     if (props.networkPolicy ?? true) {
+      // Names distinct from every other object's: cdk8s maps validation reports to constructs by name alone.
       this.networkPolicies = new ProxyNetworkPolicies(this, 'NetworkPolicies', {
-        name,
+        appPolicyName: `${this.app.deployment.name}-netpol`,
+        proxyPolicyName: `${this.proxy.deployment.name}-netpol`,
         labels: recommendedLabels({ name, instance: name, component: 'network-policy', partOf: DEFAULT_PART_OF }),
         appSelector: this.app.selectorLabels,
         appPort: this.app.address.port,
