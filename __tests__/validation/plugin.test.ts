@@ -10,7 +10,9 @@ const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 function synth(source: string): { status: number; output: string; files: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'nc-plugin-'));
   try {
-    writeFileSync(join(dir, 'app.ts'), source.replace(/LIB/g, JSON.stringify(join(root, 'lib'))).replace(/CDK8S/g, JSON.stringify(join(root, 'node_modules', 'cdk8s')))));
+    const text = source.replace(/LIB/g, JSON.stringify(join(root, 'lib')))
+      .replace(/CDK8S/g, JSON.stringify(join(root, 'node_modules', 'cdk8s')));
+    writeFileSync(join(dir, 'app.ts'), text);
     const app = `${bin('esbuild')} ${join(dir, 'app.ts')} --bundle --platform=node --log-level=warning --outfile=${join(dir, 'app.js')} && node ${join(dir, 'app.js')}`;
     const out = join(dir, 'dist');
     let status = 0;
