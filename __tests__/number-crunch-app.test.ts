@@ -41,7 +41,7 @@ describe('defaults', () => {
 
   test('resources small enough for a laptop node', () => {
     expect(container(deployment).resources).toEqual({
-      requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' },
+      requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '160Mi' },
     });
   });
 

@@ -162,9 +162,9 @@ export class NetnsStack {
     return this.service?.child.pid;
   }
 
-  /** pids of every nginx process (masters and workers) the stack started. */
-  nginxPids(): number[] {
-    const masters = this.nginxes.map((n) => n.child.pid).filter((p): p is number => p !== undefined);
+  /** pids of one nginx instance (0: the one from dist/), master and workers. */
+  nginxPids(instance = 0): number[] {
+    const masters = [this.nginxes[instance]?.child.pid].filter((p): p is number => p !== undefined);
     const children = masters.flatMap((pid) => {
       try {
         return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -196,8 +196,9 @@ export class NetnsStack {
    * at the pod's mount path, read-only root, tmpfs at the pod's emptyDir paths. Another config (a baseline) can run
    * beside it on another port.
    */
-  async startNginx(conf: string, port: number, extraArgs: string[] = []): Promise<void> {
-    const proc = startProc(this.podCommand(conf, `nginx-${this.nginxes.length}`, extraArgs));
+  async startNginx(conf: string, port: number, extraArgs: string[] = []): Promise<number> {
+    const instance = this.nginxes.length;
+    const proc = startProc(this.podCommand(conf, `nginx-${instance}`, extraArgs));
     this.nginxes.push(proc);
     await waitFor200(this.proxyUrl(this.options.spec.proxyHealthPath, port), 10_000, () => proc.output.join(''))
       .catch(async (e) => {
@@ -205,6 +206,7 @@ export class NetnsStack {
         if (port === this.options.spec.proxyPort) throw e;
         await waitFor200(this.proxyUrl('/square-root/4', port), 10_000, () => proc.output.join(''));
       });
+    return instance;
   }
 
   /** Runs `nginx -t` on the dist/ config as mounted in the pod; returns its exit code and output. */
@@ -262,6 +264,10 @@ export class NetnsStack {
       run([...inNs(aNs), 'link', 'set', a, 'up']);
       run([...inNs(bNs), 'link', 'set', b, 'up']);
     }
+    // A proxy without upstream keep-alive (the tutorial's baseline) opens a connection per request: let it reuse
+    // TIME_WAIT ports and use the whole port range, as busy proxies are tuned, so the baseline is not starved of
+    // ports in a long run. These settings exist only inside the test namespace.
+    run(['ip', 'netns', 'exec', this.proxyNs, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=1024 65000']);
     mkdirSync(`/etc/netns/${this.proxyNs}`, { recursive: true });
     writeFileSync(`/etc/netns/${this.proxyNs}/hosts`,
       `127.0.0.1 localhost\n${this.appIpFromProxy} ${upstreamHost}\n`);

@@ -84,12 +84,16 @@ http {
     scgi_temp_path ${dir}/scgi;
 
     keepalive_timeout 65s;
+    # Client keep-alive connections serve up to 10000 requests (nginx's default, 1000, makes busy clients reconnect
+    # every second or so): with one worker, 38.6k -> 48.5k req/s through the proxy, p99 6.0 -> 3.5 ms (npm run bench).
+    keepalive_requests 10000;
 
     upstream ${upstream} {
         # The Service's cluster DNS name resolves (once, at start) to its stable ClusterIP;
         # kube-proxy spreads connections over the ready pods.
         server ${o.upstream.fqdn}:${o.upstream.port};
-        # HTTP/1.1 keep-alive to the upstream: no TCP handshake per request.
+        # HTTP/1.1 keep-alive to the upstream: no TCP handshake per request. The tutorial's config (HTTP/1.0, a new
+        # upstream connection per request) did 13.9k req/s; with keep-alive 35k and more (npm run bench).
         keepalive ${o.upstreamKeepalive};
         keepalive_requests 10000;
         keepalive_timeout 60s;

@@ -1,0 +1,123 @@
+// `npm run bench`: the request path and the build, measured side by side in one run.
+//
+// Uses the end-to-end harness (e2e/): the real service and Debian's nginx running the nginx.conf from dist/, in
+// network namespaces standing in for pods, and drives each with wrk for a bounded time: the service direct, through
+// the synthesized proxy, and through the tutorial's proxy config. Prints requests/s, p50/p99 latency, the ratios,
+// peak RSS of the service and of nginx, the wall time of `cdk8s synth` and of `npm test`, and PASS/FAIL against the
+// targets. Any non-2xx response or socket error fails the run. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (64),
+// BENCH_THREADS (2); BENCH_SKIP_TEST=1 skips timing `npm test`; BENCH_NO_FAIL=1 exits 0 on a missed target.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { e2eUnavailableReason, NetnsStack } from '../e2e/netns-stack';
+import { loadProxyStackSpec } from '../e2e/stack-spec';
+import { SERVICE_MAIN } from '../number-crunch/test/service-process';
+import { assertClean, loadSettings, runWrk, WrkResult } from '../number-crunch/bench/wrk';
+
+const ROOT = join(__dirname, '..');
+const WARMUP_SECONDS = 2;
+const TUTORIAL_PORT_OFFSET = 1;
+const TARGETS = { proxiedVsDirect: 0.8, proxiedVsTutorial: 2.5, proxiedP99Ms: 5, synthSeconds: 1, testSeconds: 60 };
+
+/** Peak resident set size of a process (VmHWM), in MiB. */
+function peakRssMiB(pid: number): number {
+  const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!kib) throw new Error(`no VmHWM for pid ${pid}`);
+  return Number(kib[1]) / 1024;
+}
+
+function wallSeconds(run: () => void): number {
+  const started = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function measureRequestPath() {
+  const settings = loadSettings();
+  const spec = loadProxyStackSpec(join(ROOT, 'dist'));
+  const stack = await NetnsStack.start({ spec, serviceMain: SERVICE_MAIN });
+  try {
+    const tutorialPort = spec.proxyPort + TUTORIAL_PORT_OFFSET;
+    const tutorialConf = readFileSync(join(__dirname, 'tutorial-nginx.conf'), 'utf8')
+      .replace(/__RUNTIME_DIR__/g, spec.emptyDirPaths[0])
+      .replace(/__PORT__/g, String(tutorialPort))
+      .replace(/__UPSTREAM__/g, `${spec.upstreamHost}:${spec.upstreamPort}`);
+    await stack.startNginx(tutorialConf, tutorialPort);
+    const path = '/square-root/4';
+    const targets: Array<[string, string]> = [
+      ['service direct', stack.directUrl(path)],
+      ['through the synthesized proxy', stack.proxyUrl(path)],
+      ["through the tutorial's proxy config", stack.proxyUrl(path, tutorialPort)],
+    ];
+    console.log(`wrk: ${settings.threads} threads, ${settings.connections} connections, ${settings.durationSeconds} s per target after ${WARMUP_SECONDS} s of warm-up, GET ${path}`);
+    const results: WrkResult[] = [];
+    for (const [label, url] of targets) {
+      assertClean(`${label} (warm-up)`, await runWrk({ url, ...settings, durationSeconds: WARMUP_SECONDS }));
+      const r = await runWrk({ url, ...settings });
+      assertClean(label, r);
+      results.push(r);
+    }
+    const memory = {
+      serviceMiB: peakRssMiB(stack.servicePid!),
+      nginxMiB: stack.nginxPids(0).reduce((sum, pid) => sum + peakRssMiB(pid), 0),
+      nginxProcesses: stack.nginxPids(0).length,
+    };
+    return { labels: targets.map(([label]) => label), results, memory };
+  } finally {
+    await stack.stop();
+  }
+}
+
+function measureSynth(): number {
+  const runs = [1, 2, 3].map(() => {
+    const out = mkdtempSync(join(tmpdir(), 'nc-bench-synth-'));
+    try {
+      return wallSeconds(() => execFileSync(join(ROOT, 'node_modules', '.bin', 'cdk8s'),
+        ['synth', '--no-check-upgrade', '--output', out], { cwd: ROOT, stdio: 'pipe' }));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+  return median(runs);
+}
+
+function measureTests(): number | undefined {
+  if (process.env.BENCH_SKIP_TEST === '1') return undefined;
+  return wallSeconds(() => execFileSync('npm', ['test', '--silent'], { cwd: ROOT, stdio: 'pipe' }));
+}
+
+async function main(): Promise<void> {
+  const unavailable = e2eUnavailableReason();
+  if (unavailable) throw new Error(`the benchmark needs the end-to-end harness: ${unavailable}`);
+  const { labels, results, memory } = await measureRequestPath();
+  const synthSeconds = measureSynth();
+  const testSeconds = measureTests();
+
+  const [direct, proxied, tutorial] = results;
+  const rows = labels.map((label, i) => `| ${label} | ${results[i].requestsPerSecond.toFixed(0)} | ${results[i].p50Ms.toFixed(2)} | ${results[i].p99Ms.toFixed(2)} |`);
+  console.log(['', '| target | req/s | p50 ms | p99 ms |', '| --- | ---: | ---: | ---: |', ...rows].join('\n'));
+
+  const checks: Array<[string, string, boolean]> = [
+    ['proxied / direct', `${(proxied.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}x (target >= ${TARGETS.proxiedVsDirect}x)`, proxied.requestsPerSecond >= TARGETS.proxiedVsDirect * direct.requestsPerSecond],
+    ['proxied / tutorial', `${(proxied.requestsPerSecond / tutorial.requestsPerSecond).toFixed(2)}x (target >= ${TARGETS.proxiedVsTutorial}x)`, proxied.requestsPerSecond >= TARGETS.proxiedVsTutorial * tutorial.requestsPerSecond],
+    ['proxied p99', `${proxied.p99Ms.toFixed(2)} ms (target < ${TARGETS.proxiedP99Ms} ms)`, proxied.p99Ms < TARGETS.proxiedP99Ms],
+    ['cdk8s synth', `${synthSeconds.toFixed(2)} s, median of 3 (target < ${TARGETS.synthSeconds} s)`, synthSeconds < TARGETS.synthSeconds],
+    ...(testSeconds === undefined ? [] : [['npm test', `${testSeconds.toFixed(1)} s (target < ${TARGETS.testSeconds} s)`, testSeconds < TARGETS.testSeconds] as [string, string, boolean]]),
+  ];
+  console.log(['', '| check | figure | result |', '| --- | --- | --- |', ...checks.map(([what, figure, ok]) => `| ${what} | ${figure} | ${ok ? 'PASS' : 'FAIL'} |`)].join('\n'));
+  console.log(`\npeak RSS under load: service ${memory.serviceMiB.toFixed(1)} MiB; nginx ${memory.nginxMiB.toFixed(1)} MiB (${memory.nginxProcesses} processes)`);
+
+  const failed = checks.filter(([, , ok]) => !ok);
+  if (failed.length > 0) {
+    console.error(`\nmissed: ${failed.map(([what]) => what).join(', ')}`);
+    if (process.env.BENCH_NO_FAIL !== '1') process.exitCode = 1;
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(`bench failed: ${e.message}`);
+  process.exit(1);
+});
