@@ -27,8 +27,10 @@ async function main(): Promise<void> {
   // Handlers first, so a SIGTERM that arrives right after the "listening" line still drains.
   const stop = (signal: NodeJS.Signals) => {
     const started = Date.now();
+    // shutdown() stops accepting before it returns, so once this line is out no new connection gets in.
+    const drained = server.shutdown();
     log('info', 'shutting down', { signal, drainTimeoutMs });
-    server.shutdown().then(() => {
+    drained.then(() => {
       log('info', 'stopped', { drainedMs: Date.now() - started });
       process.exit(0);
     });

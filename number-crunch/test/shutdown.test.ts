@@ -38,6 +38,9 @@ test('SIGTERM: in-flight requests complete, readiness is 503, new connections ar
   const { port } = service;
   const inFlight = await startRequest(port, '/square-root/4');
   const readiness = await startRequest(port, '/readyz');
+  // A full request on another connection: once it is answered, the server has read the partial requests sent
+  // before it, so they are in flight (a connection whose bytes were not read yet counts as idle and is closed).
+  expect((await httpRequest(port, '/healthz')).status).toBe(200);
 
   service.child.kill('SIGTERM');
   await service.waitForLog('shutting down');
