@@ -68,21 +68,18 @@ export class LoadBalancedService extends Construct {
     const targetPort = checkPort(this, 'targetPort', props.targetPort);
     const extra = props.annotations ?? {};
     const annotations: Record<string, string> = { ...extra };
-    if (props.loadBalancerIP !== undefined) {
-      checkIp(this, 'loadBalancerIP', props.loadBalancerIP);
-      if (METALLB_IPS_ANNOTATION in extra) {
-        invalid(this, 'annotations', extra,
-          `set the address either with loadBalancerIP or with the ${METALLB_IPS_ANNOTATION} annotation, not both`);
+    // Props that become MetalLB annotations: each may be set one way only.
+    const metallb = [
+      { prop: 'loadBalancerIP', value: props.loadBalancerIP, annotation: METALLB_IPS_ANNOTATION, what: 'address', check: checkIp },
+      { prop: 'addressPool', value: props.addressPool, annotation: METALLB_POOL_ANNOTATION, what: 'pool', check: checkName },
+    ] as const;
+    for (const { prop, value, annotation, what, check } of metallb) {
+      if (value === undefined) continue;
+      check(this, prop, value);
+      if (annotation in extra) {
+        invalid(this, 'annotations', extra, `set the ${what} either with ${prop} or with the ${annotation} annotation, not both`);
       }
-      annotations[METALLB_IPS_ANNOTATION] = props.loadBalancerIP;
-    }
-    if (props.addressPool !== undefined) {
-      checkName(this, 'addressPool', props.addressPool);
-      if (METALLB_POOL_ANNOTATION in extra) {
-        invalid(this, 'annotations', extra,
-          `set the pool either with addressPool or with the ${METALLB_POOL_ANNOTATION} annotation, not both`);
-      }
-      annotations[METALLB_POOL_ANNOTATION] = props.addressPool;
+      annotations[annotation] = value;
     }
     for (const [key, value] of Object.entries(extra)) {
       if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key) || typeof value !== 'string') {
