@@ -1,6 +1,6 @@
 import { findNameCollisions } from '../lib/name-collisions';
 import { K8sObject, objectRef } from './manifests';
-import { namingErrors, podLabelsOf, podSpecOf, portNumbers, schemaErrors } from './schema';
+import { namingErrors, podLabelsOf, podSpecOf, portNumbers, schemaErrors, unknownFields } from './schema';
 
 /** One broken rule on one object. */
 export interface Violation {
@@ -41,9 +41,10 @@ function containerPorts(o: K8sObject): { numbers: Set<number>; names: Set<string
 
 export const schemaRule: Rule = {
   name: 'schema',
-  description: 'Every object is a known Kubernetes 1.27 kind that validates against its schema, with valid names, labels and ports.',
+  description: 'Every object is a known Kubernetes 1.27 kind that validates against its schema, with no unknown fields and valid names, labels and ports.',
   check: (objects) => objects.flatMap((o) => [
     ...schemaErrors(o).map((e) => violation('schema', o, `schema: ${e}`)),
+    ...unknownFields(o).map((e) => violation('schema', o, e)),
     ...namingErrors(o).map((e) => violation('schema', o, e)),
     ...portNumbers(o).filter(({ port }) => typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
       .map(({ where, port }) => violation('schema', o, `${where} ${JSON.stringify(port)} is not a port from 1 to 65535`)),

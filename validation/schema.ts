@@ -1,5 +1,34 @@
 import { isDnsLabel, isDnsSubdomain, isLabelValue } from '../lib/validate';
+import fields from './k8s-fields.json';
 import { K8sObject } from './manifests';
+
+/** Field names of every API type (scripts/k8s-fields.ts writes them from the Kubernetes OpenAPI definitions). */
+const FIELDS = fields as { kinds: Record<string, string>; types: Record<string, Record<string, string | null>> };
+
+function walkFields(value: unknown, type: string, path: string, out: string[]): void {
+  const known = FIELDS.types[type];
+  if (!known || value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => walkFields(item, type, `${path}[${i}]`, out));
+    return;
+  }
+  for (const [field, child] of Object.entries(value)) {
+    const where = path ? `${path}.${field}` : field;
+    if (!(field in known)) {
+      out.push(`unknown field ${where}: ${type.split('.').pop()} has no such field (a typo, or a field of another API version)`);
+    } else if (known[field]) {
+      walkFields(child, known[field]!, where, out);
+    }
+  }
+}
+
+/** Fields the API type of `o` does not have (the OpenAPI schema check does not report them). */
+export function unknownFields(o: K8sObject): string[] {
+  const root = FIELDS.kinds[`${o.apiVersion}/${o.kind}`];
+  const out: string[] = [];
+  if (root) walkFields(o, root, '', out);
+  return out;
+}
 
 /** A model class of kubernetes-models: validates an object against the Kubernetes 1.27-era OpenAPI schema. */
 type ModelClass = new (data: unknown) => { validate(): void };

@@ -36,6 +36,16 @@ describe('schema', () => {
     const v = schemaRule.check(broken((o) => { appDeployment(o).spec.replicas = 'two'; }));
     expect(v).toEqual([expect.objectContaining({ rule: 'schema', object: 'Deployment/default/number-crunch', message: expect.stringMatching(/replicas must be integer/) })]);
   });
+  test('an unknown field, however deep', () => {
+    const v = schemaRule.check(broken((o) => {
+      appContainer(o).imagePullPolicyy = 'Always';
+      get(o, 'Service', 'number-crunch-lb').spec.externalTraficPolicy = 'Local';
+    }));
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringMatching(/Deployment\/default\/number-crunch: unknown field spec.template.spec.containers\[0\].imagePullPolicyy: Container has no such field/),
+      expect.stringMatching(/Service\/default\/number-crunch-lb: unknown field spec.externalTraficPolicy: ServiceSpec has no such field/),
+    ]);
+  });
   test('an unknown kind', () => {
     const v = schemaRule.check([{ apiVersion: 'v1', kind: 'Servicee', metadata: { name: 'x' } }]);
     expect(v[0].message).toMatch(/Servicee\/default\/x: schema: unknown kind Servicee in v1: not a Kubernetes 1.27 API object/);
