@@ -117,6 +117,9 @@ async function main(): Promise<void> {
   }
 }
 
+// Ctrl-C or a kill: exit through process.exit, so the harness's exit hook removes its namespaces and processes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().catch((e: Error) => {
   console.error(`bench failed: ${e.message}`);
   process.exit(1);

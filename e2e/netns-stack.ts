@@ -42,6 +42,26 @@ export function e2eUnavailableReason(): string | undefined {
   return undefined;
 }
 
+/**
+ * Removes the namespaces of harness runs whose process is gone (killed before it could clean up): their names carry
+ * the pid of the process that made them.
+ */
+export function reapStaleNamespaces(): string[] {
+  const reaped: string[] = [];
+  for (const line of run(['ip', 'netns', 'list']).split('\n')) {
+    const m = /^(nc-(?:app|proxy)-(\d+)-[0-9a-f]+)\b/.exec(line);
+    if (!m || existsSync(`/proc/${m[2]}`)) continue;
+    try {
+      run(['ip', 'netns', 'del', m[1]]);
+    } catch {
+      // removed meanwhile
+    }
+    rmSync(`/etc/netns/${m[1]}`, { recursive: true, force: true });
+    reaped.push(m[1]);
+  }
+  return reaped;
+}
+
 function run(args: string[]): string {
   return execFileSync(args[0], args.slice(1), { stdio: 'pipe' }).toString();
 }
@@ -117,8 +137,8 @@ export interface NetnsStackOptions {
 /** One running copy of the stack. Always `stop()` it (tests: in afterAll); a process exit hook cleans up too. */
 export class NetnsStack {
   readonly id = randomBytes(3).toString('hex');
-  readonly appNs = `nc-app-${this.id}`;
-  readonly proxyNs = `nc-proxy-${this.id}`;
+  readonly appNs = `nc-app-${process.pid}-${this.id}`;
+  readonly proxyNs = `nc-proxy-${process.pid}-${this.id}`;
   readonly subnet = `198.18.${randomBytes(1)[0]}`;
   /** Address of the proxy pod, reachable from the tests. */
   readonly proxyIp = `${this.subnet}.2`;
@@ -134,6 +154,7 @@ export class NetnsStack {
 
   /** Builds the namespaces, starts the service, then nginx with the config from dist/, and waits for both. */
   static async start(options: NetnsStackOptions): Promise<NetnsStack> {
+    reapStaleNamespaces();
     const stack = new NetnsStack(options);
     live.add(stack);
     try {

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { e2eUnavailableReason, httpGet, NetnsStack } from '../../e2e/netns-stack';
+import { e2eUnavailableReason, httpGet, NetnsStack, reapStaleNamespaces } from '../../e2e/netns-stack';
 import { loadProxyStackSpec } from '../../e2e/stack-spec';
 import { SERVICE_MAIN } from '../../number-crunch/test/service-process';
 
@@ -72,4 +73,13 @@ if (unavailable) {
     }
     expect(await httpGet(stack.proxyUrl('/square-root/9'))).toMatchObject({ status: 200, body: '{"InputNumber":9,"SquareRoot":3}' });
   }, 30_000);
+}
+
+if (!unavailable) {
+  test('namespaces left by a killed run are removed by the next one', () => {
+    const dead = 'nc-app-999999999-abcdef';
+    execFileSync('ip', ['netns', 'add', dead]);
+    expect(reapStaleNamespaces()).toContain(dead);
+    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toContain(dead);
+  });
 }
