@@ -1,4 +1,5 @@
 import { K8sObject, loadManifests, objectRef } from '../validation/manifests';
+import { nginxUpstreams } from '../validation/rules';
 
 /** What the end-to-end harness needs to know about the proxy pod and its upstream, read from `dist/`. */
 export interface ProxyStackSpec {
@@ -45,8 +46,9 @@ export function proxyStackSpec(objects: K8sObject[]): ProxyStackSpec {
       const configFile = Object.keys(cm.data!).find((k) => k.endsWith('.conf'))!;
       const nginxConf = cm.data![configFile];
       const emptyDirNames = (pod.volumes ?? []).filter((v: any) => v.emptyDir).map((v: any) => v.name);
-      const server = /^\s*server\s+([^\s:;]+):(\d+)/m.exec(nginxConf) ?? fail(`no "server host:port" upstream in ${objectRef(cm)}`);
-      const [, upstreamHost, port] = server;
+      const [upstream] = nginxUpstreams(nginxConf);
+      if (!upstream || upstream.port === undefined) fail(`no "server host:port" upstream in ${objectRef(cm)}`);
+      const { host: upstreamHost, port } = upstream;
       const [svcName, namespace, svc] = upstreamHost.split('.');
       if (svc !== 'svc') fail(`upstream "${upstreamHost}" is not a Service DNS name <service>.<namespace>.svc.<domain>`);
       const appService = objects.find((o) => o.kind === 'Service' && o.metadata?.name === svcName &&

@@ -36,14 +36,17 @@ function synth(source: string): { status: number; output: string; files: string[
   }
 }
 
+/** An app with one NumberCrunchChart named "shop" with `props` (TypeScript object literal text). */
+const chartApp = (props: string) => `
+  import { App } from CDK8S;
+  import { NumberCrunchChart } from LIB;
+  const app = new App();
+  new NumberCrunchChart(app, 'shop', ${props});
+  app.synth();
+`;
+
 test('synth of a chart that breaks a rule reports it with the construct path, fails, and leaves no manifests', () => {
-  const { status, output, files } = synth(`
-    import { App } from CDK8S;
-    import { NumberCrunchChart } from LIB;
-    const app = new App();
-    new NumberCrunchChart(app, 'shop', { image: 'number-crunch:latest' });
-    app.synth();
-  `);
+  const { status, output, files } = synth(chartApp("{ image: 'number-crunch:latest' }"));
   expect(output).toMatch(/images-pinned \(1 occurrences\)/);
   expect(output).toMatch(/Construct Path: shop\/App\/Deployment/);
   expect(output).toMatch(/container "number-crunch" image "number-crunch:latest" is not pinned/);
@@ -53,13 +56,7 @@ test('synth of a chart that breaks a rule reports it with the construct path, fa
 }, 60_000);
 
 test('synth of a good chart passes the plugin and leaves manifests only (no construct-metadata.json)', () => {
-  const { status, output, files } = synth(`
-    import { App } from CDK8S;
-    import { NumberCrunchChart } from LIB;
-    const app = new App();
-    new NumberCrunchChart(app, 'shop', { namespace: 'shop' });
-    app.synth();
-  `);
+  const { status, output, files } = synth(chartApp("{ namespace: 'shop' }"));
   expect(output).toMatch(/Validations ended succesfully/);
   expect(status).toBe(0);
   expect(files).toEqual(['shop.k8s.yaml']);
