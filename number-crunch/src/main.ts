@@ -25,7 +25,12 @@ async function main(): Promise<void> {
   const server = new NumberCrunchServer({ port, host, drainTimeoutMs });
 
   // Handlers first, so a SIGTERM that arrives right after the "listening" line still drains.
+  // The first SIGTERM or SIGINT starts the drain; a second one of either kind gets the default action: it ends the
+  // process at once (Ctrl-C twice), except as PID 1 in a container, where the kernel ignores it and the drain goes on
+  // up to its timeout. Kubernetes sends SIGTERM once, and SIGKILL after the grace period.
   const stop = (signal: NodeJS.Signals) => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
     const started = Date.now();
     // shutdown() stops accepting before it returns, so once this line is out no new connection gets in.
     const drained = server.shutdown();
@@ -35,8 +40,8 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 
   const address = await server.listen();
   log('info', 'listening', { host: address.address, port: address.port, pid: process.pid });

@@ -30,6 +30,23 @@ function notFound(path: string): Answer {
 }
 
 /**
+ * The path of a request target, without URL parsing: the query string is dropped, and the absolute form
+ * (`http://host/square-root/4`, which HTTP/1.1 servers must accept, as Go's did) is reduced to its path.
+ */
+export function requestPath(target: string): string {
+  let start = 0;
+  if (target.charCodeAt(0) !== 47 /* '/' */) {
+    const authority = target.indexOf('://');
+    if (authority < 0) return target; // e.g. `OPTIONS *`: no path to route, answered 404
+    const slash = target.indexOf('/', authority + 3);
+    if (slash < 0) return '/';
+    start = slash;
+  }
+  const query = target.indexOf('?', start);
+  return query < 0 ? (start === 0 ? target : target.slice(start)) : target.slice(start, query);
+}
+
+/**
  * The number-crunch HTTP server: `GET /square-root/<n>`, health endpoints, and a graceful shutdown that turns
  * readiness to 503, stops accepting, lets in-flight requests finish and closes keep-alive connections.
  */
@@ -50,16 +67,12 @@ export class NumberCrunchServer {
     return !this.draining;
   }
 
-  /** Starts listening; resolves with the bound address. */
+  /**
+   * Starts listening; resolves with the bound address. Without a host, Node binds `::` (IPv6 and IPv4 together) and,
+   * where IPv6 cannot be bound for any reason (kernel without IPv6, address family disabled), `0.0.0.0` instead.
+   */
   async listen(): Promise<AddressInfo> {
-    const { port, host } = this.options;
-    try {
-      await this.bind(port, host ?? '::');
-    } catch (e) {
-      // No IPv6 on this host: every IPv4 interface instead.
-      if (host !== undefined || (e as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw e;
-      await this.bind(port, '0.0.0.0');
-    }
+    await this.bind(this.options.port, this.options.host);
     return this.server.address() as AddressInfo;
   }
 
@@ -84,21 +97,20 @@ export class NumberCrunchServer {
     return this.closed;
   }
 
-  private bind(port: number, host: string): Promise<void> {
+  private bind(port: number, host: string | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(e);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
+      const onListening = () => {
         this.server.off('error', onError);
         resolve();
-      });
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, host, onListening); // host undefined: Node's `::`-then-`0.0.0.0` default
     });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
+    const path = requestPath(req.url ?? '/');
     let answer: Answer;
     if (path.startsWith(SQUARE_ROOT_PREFIX)) {
       const segment = path.slice(SQUARE_ROOT_PREFIX.length);
@@ -123,11 +135,11 @@ export class NumberCrunchServer {
   }
 
   private send(res: ServerResponse, answer: Answer): void {
-    res.statusCode = answer.status;
-    res.setHeader('Content-Type', 'application/json');
-    res.setHeader('Content-Length', Buffer.byteLength(answer.body));
-    // While draining, every response closes its connection, so nothing stays open once in-flight work is done.
-    if (this.draining) res.setHeader('Connection', 'close');
+    // The raw header array skips Node's per-header object bookkeeping. While draining, every response closes its
+    // connection, so nothing stays open once in-flight work is done.
+    const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))];
+    if (this.draining) headers.push('Connection', 'close');
+    res.writeHead(answer.status, headers);
     res.end(answer.body); // Node leaves the body out for HEAD.
   }
 

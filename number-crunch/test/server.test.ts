@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { LIVENESS_PATH, READINESS_PATH } from '../src/contract';
-import { NumberCrunchServer } from '../src/server';
+import { NumberCrunchServer, requestPath } from '../src/server';
 import { httpRequest, rawExchange } from './http-client';
 
 let server: NumberCrunchServer;
@@ -23,10 +23,17 @@ const expectServing = async () => {
   expect([ok.status, ok.body]).toEqual([200, '{"InputNumber":9,"SquareRoot":3}']);
 };
 
+test.each([
+  ['/square-root/4', '/square-root/4'], ['/square-root/4?a=b', '/square-root/4'], ['/?', '/'],
+  ['http://h/square-root/4?q', '/square-root/4'], ['https://h:8080/healthz', '/healthz'], ['http://h', '/'], ['*', '*'],
+])('requestPath(%p) is %p', (target, path) => {
+  expect(requestPath(target)).toBe(path);
+});
+
 describe('valid numbers', () => {
   test.each<[string, number]>([
     ['4', 4], ['0', 0], ['2.25', 2.25], ['1e2', 100], ['+16', 16], ['.25', 0.25], ['1e-4', 0.0001], ['%34', 4],
-    ['1.7976931348623157e308', 1.7976931348623157e308], ['0x1p4', 16],
+    ['1.7976931348623157e308', 1.7976931348623157e308], ['0x1p4', 16], ['1_000', 1000], ['-0', 0],
   ])('/square-root/%s', async (text, value) => {
     const reply = await get(`/square-root/${text}`);
     expect(reply.status).toBe(200);
@@ -135,6 +142,24 @@ describe('malformed HTTP does not crash the server', () => {
     await expectServing();
   });
 
+  test('absolute-form request targets are routed by their path', async () => {
+    const reply = await rawExchange(port, 'GET http://number-crunch/square-root/4?x=1 HTTP/1.1\r\nHost: number-crunch\r\nConnection: close\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(reply.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
+  });
+
+  test('OPTIONS * is answered, not crashed on', async () => {
+    const reply = await rawExchange(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    await expectServing();
+  });
+
+  test('a URL longer than the header limit gets 431', async () => {
+    const reply = await rawExchange(port, `GET /square-root/${'1'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+    await expectServing();
+  });
+
   test('oversized headers get 431', async () => {
     const reply = await rawExchange(port, `GET /square-root/4 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(reply).toMatch(/^HTTP\/1\.1 431 /);
@@ -146,5 +171,25 @@ describe('malformed HTTP does not crash the server', () => {
     await new Promise<void>((resolve) => socket.write('GET /square-root/4 HTTP/1.1\r\nHo', () => resolve()));
     socket.destroy();
     await expectServing();
+  });
+});
+
+describe('bind address', () => {
+  test('without a host it binds every interface (IPv6 and IPv4, or IPv4 alone) and answers on IPv4 loopback', async () => {
+    const everywhere = new NumberCrunchServer({ port: 0, drainTimeoutMs: 1_000 });
+    try {
+      const address = await everywhere.listen();
+      expect(['::', '0.0.0.0']).toContain(address.address);
+      const reply = await httpRequest(address.port, '/square-root/4');
+      expect([reply.status, reply.body]).toEqual([200, '{"InputNumber":4,"SquareRoot":2}']);
+    } finally {
+      await everywhere.shutdown();
+    }
+  });
+
+  test('a port in use is an error, not a hang', async () => {
+    const second = new NumberCrunchServer({ port, host: '127.0.0.1', drainTimeoutMs: 1_000 });
+    await expect(second.listen()).rejects.toThrow(/EADDRINUSE/);
+    await second.shutdown();
   });
 });

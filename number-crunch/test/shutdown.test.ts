@@ -96,6 +96,18 @@ test('SIGINT shuts down the same way', async () => {
   expect(await service.exited).toBe(0);
 });
 
+test('a second signal during the drain ends the process at once', async () => {
+  service = await startService();
+  await startRequest(service.port, '/square-root/4'); // never finished: the drain would wait the full 10 s
+  expect((await httpRequest(service.port, '/healthz')).status).toBe(200); // the partial request was read
+  service.child.kill('SIGTERM');
+  await service.waitForLog('shutting down');
+  service.child.kill('SIGINT');
+  expect(await service.exited).toBeNull();
+  expect(service.child.signalCode).toBe('SIGINT');
+  expect(service.lines.filter((l) => l.msg === 'shutting down')).toHaveLength(1);
+});
+
 test('an invalid PORT stops the service with a message naming it', async () => {
   await expect(startService({ PORT: 'eighty' })).rejects.toThrow(
     /exited with code 2 before listening: .*"msg":"invalid PORT","value":"eighty","allowed":"an integer from 0 to 65535"/);

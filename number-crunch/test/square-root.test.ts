@@ -3,10 +3,32 @@ import { MAX_INPUT_LENGTH, parseNumber, squareRoot } from '../src/square-root';
 describe('parseNumber accepts what Go strconv.ParseFloat accepted, when finite and non-negative', () => {
   test.each<[string, number]>([
     ['4', 4], ['0', 0], ['2.25', 2.25], ['+4', 4], ['.5', 0.5], ['5.', 5], ['1e2', 100], ['1E2', 100], ['1e+2', 100],
-    ['2.5e-3', 0.0025], ['007', 7], ['-0', 0], ['0x10p0', 16], ['0x1.8p1', 3], ['0X.8P1', 1], ['1e-400', 0],
+    ['2.5e-3', 0.0025], ['007', 7], ['1_000', 1000], ['0x_1p4', 16], ['1e1_0', 1e10], ['-0', 0], ['0x10p0', 16], ['0x1.8p1', 3], ['0X.8P1', 1], ['1e-400', 0],
     ['179769313486231570000000000000000000000000000000000000000000', 1.7976931348623157e59],
   ])('%s -> %d', (text, value) => {
     expect(parseNumber(text)).toEqual({ ok: true, value });
+  });
+
+  // Cases from Go's own strconv tests (atof_test.go), with Go's result: parsing must agree with the original bit for bit.
+  test.each<[string, string]>([
+    ['100000000000000016777216', '1.0000000000000003e+23'], ['625e-3', '0.625'], ['0x1p-1', '0.5'],
+    ['0x1ep-1', '15'], ['0x1_ep-1', '15'], ['0x1p-200', '6.223015277861142e-61'], ['0x1fFe2.P0', '131042'],
+    ['0x0.fp4', '15'], ['0e+01234567890123456789', '0'], ['0x0p+01234567890123456789', '0'], ['-0x0p1026', '0'],
+    ['-0.00e-01234567890123456789', '0'], ['1.7976931348623158e308', '1.7976931348623157e+308'],
+    ['0x1.fffffffffffffp1023', '1.7976931348623157e+308'], ['0x1fffffffffffffp+971', '1.7976931348623157e+308'],
+    ['0x.1fffffffffffffp1027', '1.7976931348623157e+308'], ['0x1.fffffffffffff7fffp1023', '1.7976931348623157e+308'],
+    ['3e-324', '5e-324'], ['2e-324', '0'], ['1e-400000', '0'], ['0x1p-4294967296', '0'],
+    ['0x1.fffffffffffff7p-1010', '1.8227805048890992e-304'], ['0x1.fffffffffffff8p-1010', '1.8227805048890994e-304'],
+    ['0x0.ffffffffffffe7p-1022', '2.2250738585072004e-308'], ['0x1.ffffffffffffe8p-1023', '2.225073858507201e-308'],
+    ['0x0.00000003456788p-1022', '1.694649e-317'], ['0x0.00000003456789p-1022', '1.6946496e-317'],
+    ['0x0.00000000000058p-1022', '3e-323'], ['0x0.00000000000057p-1022', '2.5e-323'],
+    ['0x0.000000000000081p-1022', '5e-324'], ['0x0.00000000000008p-1022', '0'], ['0x0.00000000000007fp-1022', '0'],
+    ['0x1.00000000000008p0', '1'], ['0x1.00000000000007Fp0', '1'], ['0x1.000000000000081p0', '1.0000000000000002'],
+    ['0x1.00000000000018p0', '1.0000000000000004'], ['0x1.1111111111111p222', '7.18931911124017e+66'],
+    ['0x2.2222222222222p221', '7.18931911124017e+66'], ['1_23.50_0_0e+1_2', '1.235e+14'],
+    ['0x_1_2.3_4_5p+1_2', '74565'], ['0x.1p-2', '0.015625'], ['2.2250738585072011e-308', '2.225073858507201e-308'],
+  ])('Go: ParseFloat(%p) = %s', (text, go) => {
+    expect(parseNumber(text)).toEqual({ ok: true, value: Number(go) });
   });
 
   test('-0 is answered as 0, not -0', () => {
@@ -23,7 +45,21 @@ describe('parseNumber refuses, saying why', () => {
     [' 4', /is not a number/],
     ['4 ', /is not a number/],
     ['1,5', /is not a number/],
-    ['1_000', /is not a number/],
+    ['1__000', /is not a number/],
+    ['_1', /is not a number/],
+    ['1_', /is not a number/],
+    ['1_.5', /is not a number/],
+    ['1e_5', /is not a number/],
+    ['-_1', /is not a number/],
+    ['0_x1p0', /is not a number/],
+    ['0x__1p0', /is not a number/],
+    ['0x1_p0', /is not a number/],
+    ['0x1e2', /is not a number/],
+    ['1p2', /is not a number/],
+    ['.e-1', /is not a number/],
+    ['1\x002', /is not a number/],
+    ['+nan', /is not/],
+    ['INFINITY', /not a finite number/],
     ['--4', /is not a number/],
     ['0x10', /is not a number/],
     ['0xp1', /is not a number/],
@@ -35,6 +71,11 @@ describe('parseNumber refuses, saying why', () => {
     ['inf', /not a finite number/],
     ['-Infinity', /not a finite number/],
     ['1e999', /out of range/],
+    ['1.797693134862315808e308', /out of range/],
+    ['0x1.fffffffffffff8p1023', /out of range/],
+    ['0x.1p1028', /out of range/],
+    ['0x1p+18446744073709551616', /out of range/],
+    ['-0x1p-1', /is negative/],
     ['1'.repeat(MAX_INPUT_LENGTH + 1), /number too long: 65 characters, at most 64/],
   ])('%p', (text, message) => {
     const parsed = parseNumber(text);
