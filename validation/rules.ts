@@ -1,4 +1,5 @@
 import { findNameCollisions } from '../lib/name-collisions';
+import { DEFAULT_CLUSTER_DOMAIN } from '../lib/service-address';
 import { K8sObject, objectRef } from './manifests';
 import { namingErrors, podLabelsOf, podSpecOf, portNumbers, schemaErrors, unknownFields } from './schema';
 
@@ -14,12 +15,18 @@ export interface Violation {
   readonly message: string;
 }
 
+/** Settings of the rules (the plugin's `properties` in cdk8s.yaml). */
+export interface RuleOptions {
+  /** DNS domain of the cluster, in Service names nginx forwards to. @default DEFAULT_CLUSTER_DOMAIN ('cluster.local') */
+  readonly clusterDomain?: string;
+}
+
 /** A named check over a whole set of manifests. */
 export interface Rule {
   readonly name: string;
   /** What the rule demands, in a sentence (the recommendation in synth reports). */
   readonly description: string;
-  check(objects: readonly K8sObject[]): Violation[];
+  check(objects: readonly K8sObject[], options?: RuleOptions): Violation[];
 }
 
 const ns = (o: K8sObject) => o.metadata?.namespace ?? 'default';
@@ -47,16 +54,17 @@ export const schemaRule: Rule = {
     ...unknownFields(o).map((e) => violation('schema', o, e)),
     ...namingErrors(o).map((e) => violation('schema', o, e)),
     ...portNumbers(o).filter(({ port }) => typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
-      .map(({ where, port }) => violation('schema', o, `${where} ${JSON.stringify(port)} is not a port from 1 to 65535`)),
+      .map(({ where, port }) => violation('schema', o, `${where} ${JSON.stringify(port)} is not a port from 1 to 65535: use a port number in that range`)),
   ]),
 };
 
 export const serviceSelectsPodsRule: Rule = {
   name: 'service-selects-pods',
-  description: 'Every Service selects the pods of exactly one workload in its namespace.',
+  description: 'Every Service with a selector selects the pods of exactly one workload in its namespace.',
+  // A Service without a selector is legitimate (its Endpoints are managed by hand or by a controller): skipped.
   check: (objects) => objects.filter((o) => o.kind === 'Service' && o.spec?.type !== 'ExternalName').flatMap((svc) => {
     const selector = (svc.spec?.selector ?? {}) as Record<string, string>;
-    if (Object.keys(selector).length === 0) return [violation('service-selects-pods', svc, 'has no selector: give it the labels of the pods it fronts')];
+    if (Object.keys(selector).length === 0) return [];
     const matching = workloads(objects).filter((w) => ns(w) === ns(svc) && selects(selector, podLabelsOf(w)));
     if (matching.length === 1) return [];
     return [violation('service-selects-pods', svc, matching.length === 0
@@ -69,34 +77,59 @@ export const referencesExistRule: Rule = {
   name: 'references-exist',
   description: 'Every ConfigMap, Secret, volume and port a pod or Service refers to exists.',
   check: (objects) => {
-    const exists = (kind: string, namespace: string, name: string) =>
-      objects.some((o) => o.kind === kind && ns(o) === namespace && o.metadata?.name === name);
+    const find = (kind: string, namespace: string, name: unknown) =>
+      objects.find((o) => o.kind === kind && ns(o) === namespace && o.metadata?.name === name);
     const found: Violation[] = [];
     for (const w of workloads(objects)) {
       const pod = podSpecOf(w);
       const volumes = new Set<string>((pod.volumes ?? []).map((v: any) => v.name));
       for (const v of pod.volumes ?? []) {
-        if (v.configMap && !v.configMap.optional && !exists('ConfigMap', ns(w), v.configMap.name)) {
-          found.push(violation('references-exist', w, `volume "${v.name}" mounts ConfigMap "${v.configMap.name}", which is not in the manifests: add it or fix the name`));
-        }
-        if (v.secret && !v.secret.optional && !exists('Secret', ns(w), v.secret.secretName)) {
-          found.push(violation('references-exist', w, `volume "${v.name}" mounts Secret "${v.secret.secretName}", which is not in the manifests`));
+        // A volume's own configMap/secret, or the sources of a projected volume.
+        const sources = [v, ...(v.projected?.sources ?? [])];
+        for (const source of sources) {
+          const cm = source.configMap;
+          if (cm && !cm.optional) {
+            const target = find('ConfigMap', ns(w), cm.name);
+            if (!target) {
+              found.push(violation('references-exist', w, `volume "${v.name}" mounts ConfigMap "${cm.name}", which is not in the manifests: add it or fix the name`));
+            } else {
+              for (const item of cm.items ?? []) {
+                if (!(item.key in (target.data ?? {})) && !(item.key in ((target.binaryData as object | undefined) ?? {}))) {
+                  found.push(violation('references-exist', w, `volume "${v.name}" mounts key "${item.key}" of ConfigMap "${cm.name}", which has no such key: fix the key or add it to the ConfigMap`));
+                }
+              }
+            }
+          }
+          const secretName = source === v ? source.secret?.secretName : source.secret?.name;
+          if (source.secret && !source.secret.optional && !find('Secret', ns(w), secretName)) {
+            found.push(violation('references-exist', w, `volume "${v.name}" mounts Secret "${secretName}", which is not in the manifests: add it or fix the name`));
+          }
         }
       }
       const ports = containerPorts(w);
       for (const c of containersOf(w)) {
         for (const m of c.volumeMounts ?? []) {
-          if (!volumes.has(m.name)) found.push(violation('references-exist', w, `container "${c.name}" mounts volume "${m.name}", which the pod does not define`));
+          if (!volumes.has(m.name)) found.push(violation('references-exist', w, `container "${c.name}" mounts volume "${m.name}", which the pod does not define: add it to the pod's volumes or fix the mount's name`));
         }
-        for (const ref of c.envFrom ?? []) {
-          if (ref.configMapRef && !ref.configMapRef.optional && !exists('ConfigMap', ns(w), ref.configMapRef.name)) {
-            found.push(violation('references-exist', w, `container "${c.name}" takes env from ConfigMap "${ref.configMapRef.name}", which is not in the manifests`));
+        const refs = [
+          ...(c.envFrom ?? []).flatMap((ref: any) => [
+            { kind: 'ConfigMap', ref: ref.configMapRef, what: 'takes env from' },
+            { kind: 'Secret', ref: ref.secretRef, what: 'takes env from' },
+          ]),
+          ...(c.env ?? []).flatMap((e: any) => [
+            { kind: 'ConfigMap', ref: e.valueFrom?.configMapKeyRef, what: `takes env ${e.name} from` },
+            { kind: 'Secret', ref: e.valueFrom?.secretKeyRef, what: `takes env ${e.name} from` },
+          ]),
+        ];
+        for (const { kind, ref, what } of refs) {
+          if (ref && !ref.optional && !find(kind, ns(w), ref.name)) {
+            found.push(violation('references-exist', w, `container "${c.name}" ${what} ${kind} "${ref.name}", which is not in the manifests: add it or fix the name`));
           }
         }
         for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
           const port = c[probe]?.httpGet?.port ?? c[probe]?.tcpSocket?.port;
           if (port !== undefined && !(typeof port === 'number' ? ports.numbers.has(port) : ports.names.has(port))) {
-            found.push(violation('references-exist', w, `container "${c.name}" ${probe} uses port ${JSON.stringify(port)}, which no container declares`));
+            found.push(violation('references-exist', w, `container "${c.name}" ${probe} uses port ${JSON.stringify(port)}, which no container declares: probe a declared containerPort (number or name)`));
           }
         }
       }
@@ -108,7 +141,7 @@ export const referencesExistRule: Rule = {
         for (const w of targets) {
           const ports = containerPorts(w);
           if (!(typeof target === 'number' ? ports.numbers.has(target) : ports.names.has(target))) {
-            found.push(violation('references-exist', svc, `port ${p.port} targets ${JSON.stringify(target)}, which ${objectRef(w)}'s containers do not declare`));
+            found.push(violation('references-exist', svc, `port ${p.port} targets ${JSON.stringify(target)}, which ${objectRef(w)}'s containers do not declare: set targetPort to a containerPort number or name of those pods`));
           }
         }
       }
@@ -131,16 +164,21 @@ export function nginxUpstreams(conf: string): Array<{ host: string; port: string
 export const proxyUpstreamRule: Rule = {
   name: 'proxy-upstream',
   description: "nginx forwards to an existing Service by its cluster DNS name <service>.<namespace>.svc.<cluster domain> and one of its ports.",
-  check: (objects) => objects.filter((o) => o.kind === 'ConfigMap').flatMap((cm) =>
+  check: (objects, options = {}) => objects.filter((o) => o.kind === 'ConfigMap').flatMap((cm) =>
     Object.entries(cm.data ?? {}).filter(([key]) => key.endsWith('.conf')).flatMap(([key, conf]) =>
       nginxUpstreams(conf).flatMap(({ host, port, directive }) => {
+        const domain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
         const fail = (why: string) => [violation('proxy-upstream', cm, `${key}: "${directive}" ${why}`)];
         const labels = host.split('.');
         if (labels.length === 1 && port !== undefined && !/^\d+$/.test(port)) {
-          return fail(`reads like "<service>:<namespace>", which is not a DNS name: use ${host}.${port}.svc.cluster.local:<port>`);
+          return fail(`reads like "<service>:<namespace>", which is not a DNS name: use ${host}.${port}.svc.${domain}:<port>`);
         }
         if (labels.length < 4 || labels[2] !== 'svc') {
-          return fail('does not name a Service by its cluster DNS name: use <service>.<namespace>.svc.cluster.local:<port>');
+          return fail(`does not name a Service by its cluster DNS name: use <service>.<namespace>.svc.${domain}:<port>`);
+        }
+        if (labels.slice(3).join('.') !== domain) {
+          return fail(`uses cluster domain "${labels.slice(3).join('.')}", not the cluster's "${domain}": use ${labels.slice(0, 3).join('.')}.${domain}` +
+            ' (or set the clusterDomain property of the validation in cdk8s.yaml)');
         }
         if (port === undefined || !/^\d+$/.test(port)) return fail('has no port: add the Service port, e.g. :8080');
         const [name, namespace] = labels;
@@ -187,7 +225,7 @@ export const resourcesSetRule: Rule = {
   description: 'Every container requests and limits CPU and memory.',
   check: (objects) => workloads(objects).flatMap((w) => containersOf(w).flatMap((c) => {
     const missing = ['requests', 'limits'].flatMap((kind) => ['cpu', 'memory'].filter((r) => c.resources?.[kind]?.[r] === undefined).map((r) => `${kind}.${r}`));
-    return missing.length === 0 ? [] : [violation('resources-set', w, `container "${c.name}" has no ${missing.join(', ')}: set resources`)];
+    return missing.length === 0 ? [] : [violation('resources-set', w, `container "${c.name}" has no ${missing.join(', ')}: set resources.requests and resources.limits of cpu and memory`)];
   })),
 };
 
@@ -196,7 +234,7 @@ export const probesSetRule: Rule = {
   description: 'Every long-running container has readiness and liveness probes.',
   check: (objects) => workloads(objects).filter((w) => !['Job', 'CronJob'].includes(w.kind ?? '')).flatMap((w) =>
     (podSpecOf(w).containers ?? []).flatMap((c: any) => ['readinessProbe', 'livenessProbe'].filter((p) => !c[p])
-      .map((p) => violation('probes-set', w, `container "${c.name}" has no ${p}`)))),
+      .map((p) => violation('probes-set', w, `container "${c.name}" has no ${p}: add one (an HTTP GET of a health path, or a TCP check of its port)`)))),
 };
 
 const RESTRICTED_VOLUME_TYPES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
@@ -207,27 +245,31 @@ export function restrictedProblems(o: K8sObject): string[] {
   const pod = podSpecOf(o);
   const problems: string[] = [];
   const podSc = pod.securityContext ?? {};
-  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push('uses the host network, PID or IPC namespace');
+  for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) {
+    if (pod[field]) problems.push(`sets ${field}: true (shares the node's namespace): remove it or set it to false`);
+  }
   if (pod.automountServiceAccountToken !== false) problems.push('mounts the service account token: set automountServiceAccountToken: false');
   for (const v of pod.volumes ?? []) {
     const type = Object.keys(v).find((k) => k !== 'name');
-    if (!type || !RESTRICTED_VOLUME_TYPES.includes(type)) problems.push(`volume "${v.name}" is of type ${type}, not allowed under "restricted"`);
+    if (!type || !RESTRICTED_VOLUME_TYPES.includes(type)) {
+      problems.push(`volume "${v.name}" is of type ${type}, not allowed under "restricted": use one of ${RESTRICTED_VOLUME_TYPES.join(', ')}`);
+    }
   }
   for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
     const sc = c.securityContext ?? {};
     const where = `container "${c.name}"`;
-    if (sc.privileged) problems.push(`${where} is privileged`);
-    if (sc.allowPrivilegeEscalation !== false) problems.push(`${where} does not set allowPrivilegeEscalation: false`);
-    if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) problems.push(`${where} does not set runAsNonRoot: true`);
+    if (sc.privileged) problems.push(`${where} is privileged: remove securityContext.privileged`);
+    if (sc.allowPrivilegeEscalation !== false) problems.push(`${where} does not set allowPrivilegeEscalation: false: set it in the container's securityContext`);
+    if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) problems.push(`${where} does not set runAsNonRoot: true: set it in the pod's or container's securityContext`);
     const user = sc.runAsUser ?? podSc.runAsUser;
     if (user === undefined || user === 0) problems.push(`${where} runs as user ${user ?? '(image default)'}: set a non-zero numeric runAsUser`);
     const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
-    if (!SECCOMP_OK.includes(seccomp)) problems.push(`${where} has seccomp profile ${seccomp ?? '(none)'}: use RuntimeDefault`);
+    if (!SECCOMP_OK.includes(seccomp)) problems.push(`${where} has seccomp profile ${seccomp ?? '(none)'}: set seccompProfile.type RuntimeDefault (pod or container securityContext)`);
     const drop: string[] = sc.capabilities?.drop ?? [];
-    if (!drop.includes('ALL')) problems.push(`${where} does not drop capability ALL`);
+    if (!drop.includes('ALL')) problems.push(`${where} does not drop capability ALL: set securityContext.capabilities.drop: [ALL]`);
     const added = (sc.capabilities?.add ?? []).filter((cap: string) => cap !== 'NET_BIND_SERVICE');
-    if (added.length > 0) problems.push(`${where} adds capabilities ${added.join(', ')}`);
-    if ((c.ports ?? []).some((p: any) => p.hostPort)) problems.push(`${where} uses a hostPort`);
+    if (added.length > 0) problems.push(`${where} adds capabilities ${added.join(', ')}: add none but NET_BIND_SERVICE`);
+    if ((c.ports ?? []).some((p: any) => p.hostPort)) problems.push(`${where} uses a hostPort: remove it and reach the pod through a Service`);
   }
   return problems;
 }
@@ -245,6 +287,6 @@ export const RULES: readonly Rule[] = [
 ];
 
 /** Runs every rule (or the given ones) over a set of manifests. */
-export function checkManifests(objects: readonly K8sObject[], rules: readonly Rule[] = RULES): Violation[] {
-  return rules.flatMap((rule) => rule.check(objects));
+export function checkManifests(objects: readonly K8sObject[], options: RuleOptions = {}, rules: readonly Rule[] = RULES): Violation[] {
+  return rules.flatMap((rule) => rule.check(objects, options));
 }

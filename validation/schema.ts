@@ -15,7 +15,7 @@ function walkFields(value: unknown, type: string, path: string, out: string[]): 
   for (const [field, child] of Object.entries(value)) {
     const where = path ? `${path}.${field}` : field;
     if (!(field in known)) {
-      out.push(`unknown field ${where}: ${type.split('.').pop()} has no such field (a typo, or a field of another API version)`);
+      out.push(`unknown field ${where}: ${type.split('.').pop()} has no such field (a typo, or a field of another API version): rename or remove it`);
     } else if (known[field]) {
       walkFields(child, known[field]!, where, out);
     }
@@ -57,12 +57,12 @@ export function modelFor(apiVersion: string, kind: string): ModelClass | undefin
 export function schemaErrors(o: K8sObject): string[] {
   if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') return ['apiVersion and kind must be strings'];
   const Model = modelFor(o.apiVersion, o.kind);
-  if (!Model) return [`unknown kind ${o.kind} in ${o.apiVersion}: not a Kubernetes 1.27 API object`];
+  if (!Model) return [`unknown kind ${o.kind} in ${o.apiVersion}: not a Kubernetes 1.27 API object; fix apiVersion/kind (CRDs are not known to this check)`];
   try {
     new Model(o).validate();
     return [];
   } catch (e) {
-    return [(e as Error).message];
+    return [`${(e as Error).message}: make the object match the Kubernetes 1.27 API`];
   }
 }
 
@@ -87,16 +87,20 @@ export function namingErrors(o: K8sObject): string[] {
   // Services and Namespaces need DNS-1035/1123 labels; every other kind here a DNS-1123 subdomain.
   const strict = o.kind === 'Service' || o.kind === 'Namespace';
   if (typeof name !== 'string' || !(strict ? isDnsLabel(name) : isDnsSubdomain(name))) {
-    errors.push(`name ${JSON.stringify(name)} is not a valid ${strict ? 'DNS label' : 'DNS subdomain'}`);
+    errors.push(`name ${JSON.stringify(name)} is not a valid ${strict ? 'DNS label' : 'DNS subdomain'}: use ${strict
+      ? 'at most 63 lower-case letters, digits and "-", starting with a letter and ending alphanumeric'
+      : 'at most 253 lower-case letters, digits, "-" and ".", starting and ending alphanumeric'}`);
   }
   const namespace = o.metadata?.namespace;
-  if (namespace !== undefined && !isDnsLabel(namespace)) errors.push(`namespace ${JSON.stringify(namespace)} is not a valid DNS label`);
+  if (namespace !== undefined && !isDnsLabel(namespace)) {
+    errors.push(`namespace ${JSON.stringify(namespace)} is not a valid DNS label: use at most 63 lower-case letters, digits and "-"`);
+  }
   const labelSets = [o.metadata?.labels, o.spec?.template?.metadata?.labels, o.spec?.selector?.matchLabels, o.kind === 'Service' ? o.spec?.selector : undefined];
   for (const labels of labelSets) {
     for (const [key, value] of Object.entries((labels ?? {}) as Record<string, unknown>)) {
       const keyError = labelKeyError(key);
       if (keyError) errors.push(keyError);
-      if (typeof value !== 'string' || !isLabelValue(value)) errors.push(`label "${key}": value ${JSON.stringify(value)} is not a valid label value`);
+      if (typeof value !== 'string' || !isLabelValue(value)) errors.push(`label "${key}": value ${JSON.stringify(value)} is not a valid label value: use at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric`);
     }
   }
   for (const key of Object.keys(o.metadata?.annotations ?? {})) {
@@ -110,11 +114,16 @@ export function namingErrors(o: K8sObject): string[] {
 export function portNumbers(o: K8sObject): Array<{ where: string; port: unknown }> {
   const found: Array<{ where: string; port: unknown }> = [];
   const pod = podSpecOf(o);
-  for (const [i, c] of (pod?.containers ?? []).entries()) {
-    for (const p of c.ports ?? []) found.push({ where: `containers[${i}].ports.containerPort`, port: p.containerPort });
-    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
-      const port = c[probe]?.httpGet?.port ?? c[probe]?.tcpSocket?.port;
-      if (typeof port === 'number') found.push({ where: `containers[${i}].${probe}.port`, port });
+  for (const list of ['initContainers', 'containers']) {
+    for (const [i, c] of (pod?.[list] ?? []).entries()) {
+      for (const p of c.ports ?? []) {
+        found.push({ where: `${list}[${i}].ports.containerPort`, port: p.containerPort });
+        if (p.hostPort !== undefined) found.push({ where: `${list}[${i}].ports.hostPort`, port: p.hostPort });
+      }
+      for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+        const port = c[probe]?.httpGet?.port ?? c[probe]?.tcpSocket?.port ?? c[probe]?.grpc?.port;
+        if (typeof port === 'number') found.push({ where: `${list}[${i}].${probe}.port`, port });
+      }
     }
   }
   if (o.kind === 'Service') {
@@ -125,7 +134,10 @@ export function portNumbers(o: K8sObject): Array<{ where: string; port: unknown 
   }
   if (o.kind === 'NetworkPolicy') {
     for (const rule of [...(o.spec?.ingress ?? []), ...(o.spec?.egress ?? [])]) {
-      for (const p of rule.ports ?? []) if (typeof p.port === 'number') found.push({ where: 'spec.*.ports.port', port: p.port });
+      for (const p of rule.ports ?? []) {
+        if (typeof p.port === 'number') found.push({ where: 'spec.*.ports.port', port: p.port });
+        if (p.endPort !== undefined) found.push({ where: 'spec.*.ports.endPort', port: p.endPort });
+      }
     }
   }
   return found;

@@ -58,6 +58,16 @@ describe('schema', () => {
     const v = schemaRule.check(broken((o) => { appDeployment(o).metadata!.labels!['app.kubernetes.io/version'] = 'sha256:abc'; }));
     expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/label "app.kubernetes.io\/version": value "sha256:abc" is not a valid label value/)]);
   });
+  test('a probe port and a NetworkPolicy port out of range', () => {
+    const v = schemaRule.check(broken((o) => {
+      appContainer(o).readinessProbe.httpGet.port = 0;
+      get(o, 'NetworkPolicy', 'number-crunch-netpol').spec.ingress[0].ports[0].port = 65536;
+    }));
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringMatching(/^Deployment\/default\/number-crunch: containers\[0\].readinessProbe.port 0 is not a port from 1 to 65535/),
+      expect.stringMatching(/^NetworkPolicy\/default\/number-crunch-netpol: spec.\*.ports.port 65536 is not a port from 1 to 65535/),
+    ]);
+  });
   test('a port out of range', () => {
     const v = schemaRule.check(broken((o) => { get(o, 'Service', 'number-crunch-lb').spec.ports[0].port = 70000; }));
     expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/Service\/default\/number-crunch-lb: spec.ports.port 70000 is not a port from 1 to 65535/)]);
@@ -77,6 +87,9 @@ describe('service-selects-pods', () => {
     const v = serviceSelectsPodsRule.check(broken((o) => { get(o, 'Service', 'number-crunch-service').spec.selector['app.kubernetes.io/name'] = 'typo'; }));
     expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/Service\/default\/number-crunch-service: selector .* matches no pods/)]);
   });
+  test('a Service without a selector (hand-managed Endpoints) is not this rule\'s business', () => {
+    expect(serviceSelectsPodsRule.check(broken((o) => { delete get(o, 'Service', 'number-crunch-lb').spec.selector; }))).toEqual([]);
+  });
   test('a selector that matches two workloads', () => {
     const v = serviceSelectsPodsRule.check(broken((o) => { get(o, 'Service', 'number-crunch-lb').spec.selector = { 'app.kubernetes.io/instance': 'number-crunch' }; }));
     expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/number-crunch-lb: selector .* matches the pods of 2 workloads/)]);
@@ -87,6 +100,19 @@ describe('references-exist', () => {
   test('a missing ConfigMap', () => {
     const v = referencesExistRule.check(broken((o) => { get(o, 'ConfigMap', 'number-crunch-proxy-config').metadata!.name = 'renamed'; }));
     expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/Deployment\/default\/number-crunch-proxy: volume "config" mounts ConfigMap "number-crunch-proxy-config", which is not in the manifests/)]);
+  });
+  test('a missing Secret in envFrom and env, and a missing key of a mounted ConfigMap', () => {
+    const v = referencesExistRule.check(broken((o) => {
+      appContainer(o).envFrom = [{ secretRef: { name: 'app-secrets' } }];
+      appContainer(o).env.push({ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'tokens', key: 'token' } } });
+      const config = proxyDeployment(o).spec.template.spec.volumes.find((x: any) => x.configMap);
+      config.configMap.items = [{ key: 'nginx.cnf', path: 'nginx.conf' }];
+    }));
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringMatching(/^Deployment\/default\/number-crunch: container "number-crunch" takes env from Secret "app-secrets", which is not in the manifests/),
+      expect.stringMatching(/^Deployment\/default\/number-crunch: container "number-crunch" takes env TOKEN from Secret "tokens", which is not in the manifests/),
+      expect.stringMatching(/^Deployment\/default\/number-crunch-proxy: volume "config" mounts key "nginx.cnf" of ConfigMap "number-crunch-proxy-config", which has no such key/),
+    ]);
   });
   test('a mount of an undefined volume', () => {
     const v = referencesExistRule.check(broken((o) => { proxyDeployment(o).spec.template.spec.volumes.pop(); }));
@@ -113,6 +139,12 @@ describe('proxy-upstream', () => {
   test('a Service that does not exist', () => {
     const v = proxyUpstreamRule.check(withUpstream('other.default.svc.cluster.local:8080'));
     expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/names Service default\/other, which is not in the manifests/)]);
+  });
+  test('another cluster domain than the cluster\'s (default cluster.local, or the clusterDomain option)', () => {
+    const objects = withUpstream('number-crunch-service.default.svc.cluster.locl:8080');
+    expect(proxyUpstreamRule.check(objects).map((x) => x.message))
+      .toEqual([expect.stringMatching(/uses cluster domain "cluster.locl", not the cluster's "cluster.local"/)]);
+    expect(proxyUpstreamRule.check(objects, { clusterDomain: 'cluster.locl' })).toEqual([]);
   });
   test('a wrong port', () => {
     const v = proxyUpstreamRule.check(withUpstream('number-crunch-service.default.svc.cluster.local:80'));
@@ -164,7 +196,7 @@ describe('pod-security-restricted', () => {
       pod.containers[0].securityContext = { privileged: true, runAsUser: 0, capabilities: { add: ['SYS_ADMIN'] } };
     }));
     const messages = v.map((x) => x.message).join('\n');
-    for (const problem of [/host network/, /service account token/, /volume "host" is of type hostPath/, /is privileged/,
+    for (const problem of [/sets hostNetwork: true/, /service account token/, /volume "host" is of type hostPath/, /is privileged/,
       /allowPrivilegeEscalation/, /runAsNonRoot/, /runs as user 0/, /seccomp profile \(none\)/, /does not drop capability ALL/,
       /adds capabilities SYS_ADMIN/]) {
       expect(messages).toMatch(problem);
