@@ -150,6 +150,24 @@ describe('props', () => {
     expect(build({ clusterDomain: 'corp.internal' }).app.address.fqdn).toBe('number-crunch-service.default.svc.corp.internal');
   });
 
+  test('in a chart without a namespace its objects are pinned to the namespace its FQDN names', () => {
+    const { app, objects } = build({ autoscaling: { maxReplicas: 3 } });
+    expect(app.address.namespace).toBe('default');
+    expect(objects.map((o) => `${o.kind}/${o.metadata.namespace}`)).toEqual([
+      'Deployment/default', 'Service/default', 'PodDisruptionBudget/default', 'HorizontalPodAutoscaler/default',
+    ]);
+  });
+
+  test('maxSurge and maxUnavailable', () => {
+    expect(build({ maxSurge: 0, maxUnavailable: 1 }).deployment.spec.strategy)
+      .toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+  });
+
+  test('containerPort is the container\'s port', () => {
+    const { app, deployment } = build({ port: 9000 });
+    expect(app.containerPort).toBe(container(deployment).ports[0].containerPort);
+  });
+
   test('namespace comes from the chart', () => {
     const { app, deployment, service } = build({}, 'maths');
     expect(app.address.fqdn).toBe('number-crunch-service.maths.svc.cluster.local');
@@ -208,6 +226,9 @@ describe('validation errors name the construct, prop, value and what is allowed'
     ['image blank', { image: '  ' }, /invalid image "  "/],
     ['clusterDomain', { clusterDomain: 'Cluster..local' }, /invalid clusterDomain "Cluster..local"/],
     ['preStopSeconds', { preStopSeconds: 0 }, /invalid preStopSeconds 0: must be a positive integer/],
+    ['maxSurge', { maxSurge: -1 }, /NumberCrunchApp at 'test\/app': invalid maxSurge -1: must be a whole number, 0 or more/],
+    ['maxUnavailable', { maxUnavailable: 0.5 }, /invalid maxUnavailable 0.5: must be a whole number, 0 or more/],
+    ['maxSurge and maxUnavailable both 0', { maxSurge: 0, maxUnavailable: 0 }, /invalid maxUnavailable 0: maxSurge and maxUnavailable cannot both be 0/],
     ['autoscaling.maxReplicas 0', { autoscaling: { maxReplicas: 0 } }, /invalid autoscaling.maxReplicas 0/],
     ['autoscaling max < min', { autoscaling: { minReplicas: 3, maxReplicas: 2 } }, /invalid autoscaling.maxReplicas 2: must be at least autoscaling.minReplicas \(3\)/],
     ['autoscaling.minReplicas', { autoscaling: { minReplicas: 0, maxReplicas: 2 } }, /invalid autoscaling.minReplicas 0/],

@@ -66,12 +66,12 @@ describe('defaults: the tutorial setup on microk8s', () => {
     expect(objects.filter((o) => o.kind === 'Namespace')).toEqual([]);
   });
 
-  test('every object carries the recommended labels', () => {
+  test('every object carries all six recommended labels, its name label its own name', () => {
     for (const o of objects) {
-      for (const key of ['name', 'instance', 'component', 'part-of', 'managed-by']) {
-        expect(o.metadata.labels).toHaveProperty([`app.kubernetes.io/${key}`]);
-      }
+      expect(Object.keys(o.metadata.labels ?? {}).filter((k) => k.startsWith('app.kubernetes.io/')).sort()).toEqual(
+        ['component', 'instance', 'managed-by', 'name', 'part-of', 'version'].map((k) => `app.kubernetes.io/${k}`));
     }
+    expect(find(objects, 'Service', 'number-crunch-lb').metadata.labels!['app.kubernetes.io/name']).toBe('number-crunch-lb');
   });
 
   test('NetworkPolicies: the app accepts only the proxy; the proxy reaches only the app and DNS', () => {
@@ -106,6 +106,16 @@ describe('another namespace', () => {
     expect(objects[0].metadata).toMatchObject({ name: 'maths' });
     expect(objects[0].metadata.namespace).toBeUndefined();
   });
+  test('its Namespace object carries all six recommended labels too', () => {
+    expect(objects[0].metadata.labels).toEqual(expect.objectContaining({
+      'app.kubernetes.io/component': 'namespace', 'app.kubernetes.io/version': 'local',
+    }));
+  });
+  test('createNamespace: true makes even "default" explicitly, first', () => {
+    const made = synthChart({ createNamespace: true }).objects;
+    expect(made[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'default' } });
+    expect(made.filter((o) => o.kind === 'Namespace')).toHaveLength(1);
+  });
   test('createNamespace: false leaves it to the user', () => {
     expect(synthChart({ namespace: 'maths', createNamespace: false }).objects.filter((o) => o.kind === 'Namespace')).toEqual([]);
   });
@@ -128,9 +138,10 @@ describe('chart props', () => {
     expect(synthChart({ clusterDomain: 'corp.internal' }).chart.proxy.nginxConf)
       .toContain('server number-crunch-service.default.svc.corp.internal:8080;');
   });
-  test('loadBalancer options reach the LoadBalancer Service', () => {
+  test('loadBalancer options reach the LoadBalancer Service, its name label follows its name', () => {
     const { objects } = synthChart({ loadBalancer: { name: 'edge', port: 80, loadBalancerIP: '192.168.1.240' } });
     const lb = find(objects, 'Service', 'edge');
+    expect(lb.metadata.labels!['app.kubernetes.io/name']).toBe('edge');
     expect(lb.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080 });
     expect(lb.metadata.annotations).toEqual({ [METALLB_IPS_ANNOTATION]: '192.168.1.240' });
   });
@@ -144,6 +155,29 @@ describe('chart props', () => {
     const { objects, chart } = synthChart({ networkPolicy: false });
     expect(objects.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
     expect(chart.networkPolicies).toBeUndefined();
+  });
+  test('app options reach the app', () => {
+    const { objects, chart } = synthChart({
+      app: { serviceName: 'calc-api', maxSurge: 2, podDisruptionBudget: false, spreadAcrossNodes: false, preStopSeconds: 8 },
+    });
+    expectWiredCorrectly(objects, 'default');
+    const app = find(objects, 'Deployment', 'number-crunch');
+    expect(chart.app.service.name).toBe('calc-api');
+    expect(app.spec.strategy.rollingUpdate.maxSurge).toBe(2);
+    expect(app.spec.template.spec.topologySpreadConstraints).toBeUndefined();
+    expect(app.spec.template.spec.containers[0].lifecycle.preStop.exec.command).toEqual(['sleep', '8']);
+    expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+  });
+  test('the app\'s port flows to its Service, the upstream and the NetworkPolicies', () => {
+    const { objects } = synthChart({ app: { port: 9090 } });
+    expectWiredCorrectly(objects, 'default');
+    const ports = (policy: string, rule: 'ingress' | 'egress') =>
+      find(objects, 'NetworkPolicy', policy).spec[rule][0].ports.map((p: { port: number }) => p.port);
+    expect(ports('number-crunch-netpol', 'ingress')).toEqual([9090]);
+    expect(ports('number-crunch-proxy-netpol', 'egress')).toEqual([9090]);
+  });
+  test('cdk8s ChartProps labels are added to every object', () => {
+    for (const o of synthChart({ labels: { team: 'maths' } }).objects) expect(o.metadata.labels).toMatchObject({ team: 'maths' });
   });
   test('autoscaling reaches the app', () => {
     expect(find(synthChart({ autoscaling: { maxReplicas: 5 } }).objects, 'HorizontalPodAutoscaler').spec.maxReplicas).toBe(5);

@@ -128,6 +128,14 @@ describe('props', () => {
     expect(container(d).lifecycle.preStop.exec.command).toEqual(['sleep', '9']);
     expect(d.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(9 + 30);
   });
+  test('zero-downtime rollout and soft spreading by default; maxSurge, maxUnavailable and spreadAcrossNodes change them', () => {
+    const defaults = build().deployment.spec;
+    expect(defaults.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(defaults.template.spec.topologySpreadConstraints).toHaveLength(1);
+    const changed = build({ maxSurge: 2, maxUnavailable: 1, spreadAcrossNodes: false }).deployment.spec;
+    expect(changed.strategy.rollingUpdate).toEqual({ maxSurge: 2, maxUnavailable: 1 });
+    expect(changed.template.spec.topologySpreadConstraints).toBeUndefined();
+  });
   test('nginx tuning', () => {
     const { proxy } = build({ nginx: { workerProcesses: 4, workerConnections: 512, connectTimeoutSeconds: 1, readTimeoutSeconds: 5, accessLog: true } });
     expect(proxy.nginxConf).toMatch(/worker_processes 4;/);
@@ -154,6 +162,8 @@ describe('validation errors', () => {
     ['runAsUser root', { runAsUser: 0 }, /invalid runAsUser 0: must be a positive integer/],
     ['runAsGroup', { runAsGroup: -5 }, /invalid runAsGroup -5/],
     ['preStopSeconds', { preStopSeconds: 0 }, /invalid preStopSeconds 0/],
+    ['maxSurge', { maxSurge: 1.5 }, /ReverseProxy at 'test\/proxy': invalid maxSurge 1.5: must be a whole number/],
+    ['maxUnavailable and maxSurge both 0', { maxSurge: 0, maxUnavailable: 0 }, /invalid maxUnavailable 0: maxSurge and maxUnavailable cannot both be 0/],
     ['workerProcesses', { nginx: { workerProcesses: 0 } }, /invalid nginx.workerProcesses 0/],
     ['workerConnections', { nginx: { workerConnections: 1.5 } }, /invalid nginx.workerConnections 1.5/],
     ['upstreamKeepalive', { nginx: { upstreamKeepalive: -1 } }, /invalid nginx.upstreamKeepalive -1/],

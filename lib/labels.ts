@@ -4,6 +4,9 @@ export const MANAGED_BY = 'cdk8s';
 /** Value of `app.kubernetes.io/part-of` unless a chart sets its own. */
 export const DEFAULT_PART_OF = 'number-crunch';
 
+/** Key of the recommended version label. */
+export const VERSION_LABEL = 'app.kubernetes.io/version';
+
 /** Inputs of the recommended `app.kubernetes.io/*` labels. */
 export interface AppLabelInputs {
   /** The application's name (`app.kubernetes.io/name`). */
@@ -30,7 +33,7 @@ export function recommendedLabels(i: AppLabelInputs): Record<string, string> {
     'app.kubernetes.io/component': i.component,
     'app.kubernetes.io/part-of': i.partOf,
     'app.kubernetes.io/managed-by': MANAGED_BY,
-    ...(i.version ? { 'app.kubernetes.io/version': i.version } : {}),
+    ...(i.version ? { [VERSION_LABEL]: i.version } : {}),
   };
 }
 

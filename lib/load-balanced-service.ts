@@ -1,7 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { selectPodsOf } from './secure-deployment';
+import { HTTP_PORT_NAME, selectPodsOf } from './secure-deployment';
 import { checkCidr, checkIp, checkName, checkPort, invalid } from './validate';
 
 /** How a LoadBalancer Service routes external traffic to nodes. */
@@ -101,7 +101,7 @@ export class LoadBalancedService extends Construct {
         annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
       },
       type: kplus.ServiceType.LOAD_BALANCER,
-      ports: [{ name: 'http', port: this.port, targetPort }],
+      ports: [{ name: HTTP_PORT_NAME, port: this.port, targetPort }],
       loadBalancerSourceRanges: ranges,
     });
     selectPodsOf(this.service, props.target);

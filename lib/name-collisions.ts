@@ -1,3 +1,5 @@
+import { DEFAULT_NAMESPACE } from './service-address';
+
 /** The identity of a Kubernetes object: what `kubectl apply` would overwrite if two manifests share it. */
 export interface ObjectIdentity {
   readonly apiVersion?: string;
@@ -16,7 +18,7 @@ function group(apiVersion: string | undefined): string {
  * objects overwrite each other on apply: the tutorial's ClusterIP and LoadBalancer Services did, and its proxy then
  * forwarded to itself.
  */
-export function findNameCollisions(objects: readonly ObjectIdentity[], defaultNamespace = 'default'): string[] {
+export function findNameCollisions(objects: readonly ObjectIdentity[], defaultNamespace = DEFAULT_NAMESPACE): string[] {
   const seen = new Map<string, number>();
   const problems: string[] = [];
   objects.forEach((o, index) => {

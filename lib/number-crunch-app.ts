@@ -3,14 +3,13 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import {
-  IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
+  IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, PORT_ENV, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
 } from '../number-crunch/src/contract';
-import { DEFAULT_PART_OF, imageTag, recommendedLabels, selectorLabels } from './labels';
-import { DEFAULT_PRE_STOP_SECONDS, GRACE_MARGIN_SECONDS, secureDeployment, selectPodsOf } from './secure-deployment';
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
 import {
-  checkImage, checkName, checkPort, checkPositiveInteger, checkReplicas, checkSubdomain, invalid,
-} from './validate';
+  GRACE_MARGIN_SECONDS, HTTP_PORT_NAME, resolveWorkload, secureDeployment, selectPodsOf, WorkloadProps,
+} from './secure-deployment';
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
+import { checkName, checkReplicas, checkSubdomain, invalid } from './validate';
 
 /** Horizontal pod autoscaling of the app (needs metrics-server in the cluster). */
 export interface NumberCrunchAutoscalingProps {
@@ -22,37 +21,14 @@ export interface NumberCrunchAutoscalingProps {
   readonly targetCpuUtilizationPercent?: number;
 }
 
-/** Props of `NumberCrunchApp`. */
-export interface NumberCrunchAppProps {
-  /** Name of the Deployment, and the `app.kubernetes.io/name` label. @default 'number-crunch' */
-  readonly name?: string;
+/** Props of `NumberCrunchApp`; the shared workload props are documented on `WorkloadProps`. */
+export interface NumberCrunchAppProps extends WorkloadProps {
   /** Name of the ClusterIP Service in front of the pods. @default `${name}-service` */
   readonly serviceName?: string;
-  /** Value of the `app.kubernetes.io/instance` label. @default - the name */
-  readonly instance?: string;
-  /** Value of the `app.kubernetes.io/part-of` label. @default 'number-crunch' */
-  readonly partOf?: string;
-  /** Container image. @default 'number-crunch:local' (built and imported into microk8s, see README) */
-  readonly image?: string;
-  /**
-   * When the kubelet pulls the image. `IF_NOT_PRESENT` uses an image imported into the node (microk8s) without a
-   * registry, and still pulls a registry image the first time. @default kplus.ImagePullPolicy.IF_NOT_PRESENT
-   */
-  readonly imagePullPolicy?: kplus.ImagePullPolicy;
-  /** Pod count. @default 2 */
-  readonly replicas?: number;
-  /** Port of the container and of the Service. @default 8080 (the image's default) */
-  readonly port?: number;
-  /** Container resources. @default - requests 50m CPU / 96Mi, limits 500m CPU / 160Mi (see DEFAULT_APP_RESOURCES) */
-  readonly resources?: kplus.ContainerResources;
   /** Cluster DNS domain used in the Service's FQDN. @default 'cluster.local' */
   readonly clusterDomain?: string;
-  /** Seconds a terminating pod keeps serving (preStop) so endpoints drop it before SIGTERM. @default 5 */
-  readonly preStopSeconds?: number;
   /** Make a PodDisruptionBudget allowing one voluntary disruption at a time. @default true */
   readonly podDisruptionBudget?: boolean;
-  /** Spread replicas across nodes (soft: a single node still runs them all). @default true */
-  readonly spreadAcrossNodes?: boolean;
   /** Make a HorizontalPodAutoscaler. @default - none (it needs metrics-server) */
   readonly autoscaling?: NumberCrunchAutoscalingProps;
 }
@@ -71,6 +47,10 @@ export const DEFAULT_APP_RESOURCES: kplus.ContainerResources = {
 
 /** Default name of the app's Deployment. */
 export const DEFAULT_APP_NAME = 'number-crunch';
+/** Default pod count of the app: two, so one can restart while the other serves. */
+export const DEFAULT_APP_REPLICAS = 2;
+/** Default CPU utilization the autoscaler aims for, in percent of the request. */
+export const DEFAULT_TARGET_CPU_PERCENT = 70;
 
 /**
  * The number-crunch service: a Deployment of the image built from `number-crunch/` and a ClusterIP Service in front of
@@ -88,6 +68,8 @@ export class NumberCrunchApp extends Construct {
   public readonly selectorLabels: Record<string, string>;
   /** Labels on every object of the app. */
   public readonly labels: Record<string, string>;
+  /** Port the app's container listens on (what NetworkPolicies and probes use). */
+  public readonly containerPort: number;
   /** The PodDisruptionBudget, unless turned off. */
   public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
   /** The HorizontalPodAutoscaler, if `autoscaling` was given. */
@@ -95,41 +77,48 @@ export class NumberCrunchApp extends Construct {
 
   constructor(scope: Construct, id: string, props: NumberCrunchAppProps = {}) {
     super(scope, id);
-    const name = checkName(this, 'name', props.name ?? DEFAULT_APP_NAME);
+    const w = resolveWorkload(this, props, {
+      name: DEFAULT_APP_NAME,
+      image: DEFAULT_APP_IMAGE,
+      replicas: DEFAULT_APP_REPLICAS,
+      port: SERVICE_PORT,
+      resources: DEFAULT_APP_RESOURCES,
+      component: 'api',
+    });
+    const { name, port, preStopSeconds } = w;
     const serviceName = checkName(this, 'serviceName', props.serviceName ?? `${name}-service`);
-    const instance = checkName(this, 'instance', props.instance ?? name);
-    const partOf = checkName(this, 'partOf', props.partOf ?? DEFAULT_PART_OF);
-    const image = checkImage(this, 'image', props.image ?? DEFAULT_APP_IMAGE);
-    const replicas = checkReplicas(this, 'replicas', props.replicas ?? 2);
-    const port = checkPort(this, 'port', props.port ?? SERVICE_PORT);
     const clusterDomain = checkSubdomain(this, 'clusterDomain', props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
-    const preStopSeconds = checkPositiveInteger(this, 'preStopSeconds', props.preStopSeconds ?? DEFAULT_PRE_STOP_SECONDS);
-    const autoscaling = props.autoscaling && this.checkAutoscaling(props.autoscaling, replicas);
-    const namespace = Chart.of(this).namespace ?? DEFAULT_NAMESPACE;
+    const autoscaling = props.autoscaling && this.checkAutoscaling(props.autoscaling, w.replicas);
+    // In a chart without a namespace the objects would land wherever `kubectl apply` points, while the FQDN handed
+    // to the proxy must name one: pin the app's objects to that namespace (a mismatched `-n` then fails loudly).
+    const chartNamespace = Chart.of(this).namespace;
+    const namespace = chartNamespace ?? DEFAULT_NAMESPACE;
+    const pinnedNamespace = chartNamespace === undefined ? namespace : undefined;
 
-    this.selectorLabels = selectorLabels({ name, instance });
-    this.labels = recommendedLabels({ name, instance, component: 'api', partOf, version: imageTag(image) });
+    this.selectorLabels = w.selectorLabels;
+    this.labels = w.labels;
+    this.containerPort = port;
 
     this.deployment = secureDeployment(this, 'Deployment', {
       name,
+      namespace: pinnedNamespace,
       labels: this.labels,
       selector: this.selectorLabels,
-      replicas,
+      replicas: w.replicas,
       runAsUser: IMAGE_USER_ID,
       runAsGroup: IMAGE_GROUP_ID,
-      // Keep full capacity during a rollout: start a new pod before stopping an old one.
-      maxSurge: 1,
-      maxUnavailable: 0,
+      maxSurge: w.maxSurge,
+      maxUnavailable: w.maxUnavailable,
       terminationGracePeriod: Duration.seconds(
         preStopSeconds + Math.ceil(SHUTDOWN_DRAIN_TIMEOUT_MS / 1000) + GRACE_MARGIN_SECONDS),
-      spreadAcrossNodes: props.spreadAcrossNodes ?? true,
+      spreadAcrossNodes: w.spreadAcrossNodes,
       container: {
         name,
-        image,
-        imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        ports: [{ number: port, name: 'http' }],
-        envVariables: { PORT: kplus.EnvValue.fromValue(String(port)) },
-        resources: props.resources ?? DEFAULT_APP_RESOURCES,
+        image: w.image,
+        imagePullPolicy: w.imagePullPolicy,
+        ports: [{ number: port, name: HTTP_PORT_NAME }],
+        envVariables: { [PORT_ENV]: kplus.EnvValue.fromValue(String(port)) },
+        resources: w.resources,
         readiness: kplus.Probe.fromHttpGet(READINESS_PATH, {
           port, periodSeconds: Duration.seconds(5), failureThreshold: 2, timeoutSeconds: Duration.seconds(1),
         }),
@@ -142,16 +131,16 @@ export class NumberCrunchApp extends Construct {
     });
 
     this.service = new kplus.Service(this, 'Service', {
-      metadata: { name: serviceName, labels: this.labels },
+      metadata: { name: serviceName, namespace: pinnedNamespace, labels: this.labels },
       type: kplus.ServiceType.CLUSTER_IP,
-      ports: [{ name: 'http', port, targetPort: port }],
+      ports: [{ name: HTTP_PORT_NAME, port, targetPort: port }],
     });
     selectPodsOf(this.service, this.deployment);
     this.address = serviceAddress(serviceName, namespace, port, clusterDomain);
 
     if (props.podDisruptionBudget ?? true) {
       this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: `${name}-pdb`, labels: this.labels },
+        metadata: { name: `${name}-pdb`, namespace: pinnedNamespace, labels: this.labels },
         // maxUnavailable (not minAvailable) so a single replica never blocks a node drain.
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
       });
@@ -161,7 +150,7 @@ export class NumberCrunchApp extends Construct {
       // The autoscaler owns the replica count: a replicas field would be reset by every `kubectl apply`.
       ApiObject.of(this.deployment).addJsonPatch(JsonPatch.remove('/spec/replicas'));
       this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
-        metadata: { name: `${name}-hpa`, labels: this.labels },
+        metadata: { name: `${name}-hpa`, namespace: pinnedNamespace, labels: this.labels },
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
           minReplicas: autoscaling.minReplicas,
@@ -182,7 +171,7 @@ export class NumberCrunchApp extends Construct {
       invalid(this, 'autoscaling.maxReplicas', maxReplicas,
         `must be at least autoscaling.minReplicas (${minReplicas}); raise maxReplicas or lower minReplicas`);
     }
-    const target = a.targetCpuUtilizationPercent ?? 70;
+    const target = a.targetCpuUtilizationPercent ?? DEFAULT_TARGET_CPU_PERCENT;
     if (!Number.isInteger(target) || target < 1 || target > 100) {
       invalid(this, 'autoscaling.targetCpuUtilizationPercent', target, 'must be an integer percentage from 1 to 100');
     }

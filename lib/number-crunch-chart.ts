@@ -2,16 +2,19 @@ import { ApiObject, Chart, ChartProps, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
-import { DEFAULT_PART_OF, recommendedLabels } from './labels';
+import { DEFAULT_PART_OF, recommendedLabels, VERSION_LABEL } from './labels';
 import { LoadBalancedService, LoadBalancerOptions } from './load-balanced-service';
 import { findNameCollisions } from './name-collisions';
 import { ProxyNetworkPolicies } from './network-policies';
-import { DEFAULT_APP_NAME, NumberCrunchApp, NumberCrunchAutoscalingProps } from './number-crunch-app';
+import { DEFAULT_APP_NAME, NumberCrunchApp, NumberCrunchAppProps, NumberCrunchAutoscalingProps } from './number-crunch-app';
 import { ReverseProxy, ReverseProxyProps } from './reverse-proxy';
 import { DEFAULT_NAMESPACE } from './service-address';
 import { checkName, describe } from './validate';
 
-/** Props of `NumberCrunchChart`. */
+/** App props the chart sets itself or takes at its top level. */
+type ChartAppProp = 'name' | 'instance' | 'image' | 'imagePullPolicy' | 'replicas' | 'clusterDomain' | 'autoscaling';
+
+/** Props of `NumberCrunchChart` (and cdk8s's `ChartProps`: `labels` are added to every object). */
 export interface NumberCrunchChartProps extends Omit<ChartProps, 'namespace'> {
   /** Namespace of every object. @default 'default' */
   readonly namespace?: string;
@@ -29,6 +32,8 @@ export interface NumberCrunchChartProps extends Omit<ChartProps, 'namespace'> {
   readonly clusterDomain?: string;
   /** Autoscale the service. @default - no autoscaler */
   readonly autoscaling?: NumberCrunchAutoscalingProps;
+  /** Further options of the service (rollout, PodDisruptionBudget, spreading, resources, ...). @default - see `NumberCrunchAppProps` */
+  readonly app?: Omit<NumberCrunchAppProps, ChartAppProp>;
   /** Options of the reverse proxy. @default - see `ReverseProxyProps`; name `${name}-proxy` */
   readonly proxy?: Omit<ReverseProxyProps, 'upstream'>;
   /** Options of the load balancer. @default - name `${name}-lb`, port 8080, MetalLB's default pool */
@@ -60,17 +65,13 @@ export class NumberCrunchChart extends Chart {
     const name = checkName(this, 'name', props.name ?? DEFAULT_APP_NAME);
 
     if (props.createNamespace ?? namespace !== DEFAULT_NAMESPACE) {
-      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: {
-          name: namespace,
-          labels: recommendedLabels({ name, instance: name, component: 'namespace', partOf: DEFAULT_PART_OF }),
-        },
-      });
+      // Made first, so it comes first in the manifests (kubectl applies in order); labelled below.
+      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: namespace } });
       // A Namespace is not itself namespaced: drop the chart's namespace from its metadata.
       this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     }
-
     this.app = new NumberCrunchApp(this, 'App', {
+      ...props.app,
       name,
       instance: name,
       image: props.image,
@@ -79,22 +80,28 @@ export class NumberCrunchChart extends Chart {
       clusterDomain: props.clusterDomain,
       autoscaling: props.autoscaling,
     });
+    // Objects of the whole stack (namespace, load balancer, policies) carry the app's version.
+    const version = this.app.labels[VERSION_LABEL];
+    const stackLabels = (objectName: string, component: string) =>
+      recommendedLabels({ name: objectName, instance: name, component, partOf: DEFAULT_PART_OF, version });
+    for (const [key, value] of Object.entries(stackLabels(name, 'namespace'))) this.namespaceObject?.metadata.addLabel(key, value);
     this.proxy = new ReverseProxy(this, 'Proxy', { name: `${name}-proxy`, instance: name, ...props.proxy, upstream: this.app.address });
+    const loadBalancerName = props.loadBalancer?.name ?? `${name}-lb`;
     this.loadBalancer = new LoadBalancedService(this, 'LoadBalancer', {
-      name: `${name}-lb`,
       ...props.loadBalancer,
+      name: loadBalancerName,
       target: this.proxy.deployment,
       targetPort: this.proxy.port,
-      labels: recommendedLabels({ name: `${name}-lb`, instance: name, component: 'load-balancer', partOf: DEFAULT_PART_OF }),
+      labels: stackLabels(loadBalancerName, 'load-balancer'),
     });
     if (props.networkPolicy ?? true) {
       // Names distinct from every other object's: cdk8s maps validation reports to constructs by name alone.
       this.networkPolicies = new ProxyNetworkPolicies(this, 'NetworkPolicies', {
         appPolicyName: `${this.app.deployment.name}-netpol`,
         proxyPolicyName: `${this.proxy.deployment.name}-netpol`,
-        labels: recommendedLabels({ name, instance: name, component: 'network-policy', partOf: DEFAULT_PART_OF }),
+        labels: stackLabels(name, 'network-policy'),
         appSelector: this.app.selectorLabels,
-        appPort: this.app.address.port,
+        appPort: this.app.containerPort,
         proxySelector: this.proxy.selectorLabels,
         proxyPort: this.proxy.port,
       });

@@ -1,11 +1,10 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_PART_OF, imageTag, recommendedLabels, selectorLabels } from './labels';
 import { configChecksum, NGINX_CONF_FILE, NginxConfOptions, renderNginxConf } from './nginx-conf';
-import { DEFAULT_PRE_STOP_SECONDS, GRACE_MARGIN_SECONDS, secureDeployment } from './secure-deployment';
+import { GRACE_MARGIN_SECONDS, HTTP_PORT_NAME, resolveWorkload, secureDeployment, WorkloadProps } from './secure-deployment';
 import { ServiceAddress } from './service-address';
-import { checkImage, checkName, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
+import { checkName, checkPort, checkPositiveInteger, invalid } from './validate';
 
 /** Tuning of the rendered `nginx.conf`. Each value has a default measured in `npm run bench` (README, Performance). */
 export interface NginxTuningProps {
@@ -23,40 +22,26 @@ export interface NginxTuningProps {
   readonly accessLog?: boolean;
 }
 
-/** Props of `ReverseProxy`. */
-export interface ReverseProxyProps {
+/** Props of `ReverseProxy`; the shared workload props are documented on `WorkloadProps`. */
+export interface ReverseProxyProps extends WorkloadProps {
   /** Where to forward requests: a Service's address, e.g. `NumberCrunchApp.address`. */
   readonly upstream: ServiceAddress;
-  /** Name of the Deployment and the `app.kubernetes.io/name` label. @default 'reverse-proxy' */
-  readonly name?: string;
   /** Name of the ConfigMap holding `nginx.conf`. @default `${name}-config` */
   readonly configMapName?: string;
-  /** Value of the `app.kubernetes.io/instance` label. @default - the name */
-  readonly instance?: string;
-  /** Value of the `app.kubernetes.io/part-of` label. @default 'number-crunch' */
-  readonly partOf?: string;
-  /** An unprivileged nginx image, pinned to a version. @default 'nginxinc/nginx-unprivileged:1.28.0-alpine' */
-  readonly image?: string;
-  /** When the kubelet pulls the image. @default kplus.ImagePullPolicy.IF_NOT_PRESENT */
-  readonly imagePullPolicy?: kplus.ImagePullPolicy;
-  /** Pod count. @default 1 */
-  readonly replicas?: number;
-  /** Port nginx listens on. @default 8080 */
-  readonly port?: number;
   /** Path nginx answers itself, for its probes. @default '/nginx-health' */
   readonly healthPath?: string;
   /** Numeric user id nginx runs as. @default 101 (the nginx-unprivileged image's user) */
   readonly runAsUser?: number;
   /** Numeric group id nginx runs as. @default 101 */
   readonly runAsGroup?: number;
-  /** Container resources. @default - requests 50m CPU / 16Mi, limits 500m CPU / 48Mi (see DEFAULT_PROXY_RESOURCES) */
-  readonly resources?: kplus.ContainerResources;
-  /** Seconds a terminating pod keeps serving (preStop) so endpoints drop it before nginx stops. @default 5 */
-  readonly preStopSeconds?: number;
   /** nginx tuning. @default - see `NginxTuningProps` */
   readonly nginx?: NginxTuningProps;
 }
 
+/** Default name of the proxy's Deployment. */
+export const DEFAULT_PROXY_NAME = 'reverse-proxy';
+/** Default pod count of the proxy. */
+export const DEFAULT_PROXY_REPLICAS = 1;
 /** Default nginx image: runs as a non-root user, pinned to a release. */
 export const DEFAULT_NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.28.0-alpine';
 /** User and group id of the nginx-unprivileged image. */
@@ -121,13 +106,17 @@ export class ReverseProxy extends Construct {
     if (!props || !props.upstream) {
       invalid(this, 'upstream', props?.upstream, 'pass the address of the Service to forward to, e.g. app.address');
     }
-    const name = checkName(this, 'name', props.name ?? 'reverse-proxy');
+    const w = resolveWorkload(this, props, {
+      name: DEFAULT_PROXY_NAME,
+      image: DEFAULT_NGINX_IMAGE,
+      replicas: DEFAULT_PROXY_REPLICAS,
+      port: DEFAULT_PROXY_PORT,
+      resources: DEFAULT_PROXY_RESOURCES,
+      component: 'proxy',
+    });
+    const { name, preStopSeconds } = w;
     const configMapName = checkName(this, 'configMapName', props.configMapName ?? `${name}-config`);
-    const instance = checkName(this, 'instance', props.instance ?? name);
-    const partOf = checkName(this, 'partOf', props.partOf ?? DEFAULT_PART_OF);
-    const image = checkImage(this, 'image', props.image ?? DEFAULT_NGINX_IMAGE);
-    const replicas = checkReplicas(this, 'replicas', props.replicas ?? 1);
-    this.port = checkPort(this, 'port', props.port ?? DEFAULT_PROXY_PORT);
+    this.port = w.port;
     checkPort(this, 'upstream.port', props.upstream.port);
     this.healthPath = props.healthPath ?? DEFAULT_PROXY_HEALTH_PATH;
     if (!/^\/[A-Za-z0-9._~\/-]*$/.test(this.healthPath)) {
@@ -135,15 +124,14 @@ export class ReverseProxy extends Construct {
     }
     const runAsUser = checkPositiveInteger(this, 'runAsUser', props.runAsUser ?? NGINX_UNPRIVILEGED_UID);
     const runAsGroup = checkPositiveInteger(this, 'runAsGroup', props.runAsGroup ?? NGINX_UNPRIVILEGED_UID);
-    const preStopSeconds = checkPositiveInteger(this, 'preStopSeconds', props.preStopSeconds ?? DEFAULT_PRE_STOP_SECONDS);
     const tuning = { ...DEFAULT_NGINX_TUNING, ...props.nginx };
     for (const key of ['workerProcesses', 'workerConnections', 'upstreamKeepalive', 'connectTimeoutSeconds', 'readTimeoutSeconds'] as const) {
       checkPositiveInteger(this, `nginx.${key}`, tuning[key]);
     }
     this.upstream = props.upstream;
 
-    this.selectorLabels = selectorLabels({ name, instance });
-    this.labels = recommendedLabels({ name, instance, component: 'proxy', partOf, version: imageTag(image) });
+    this.selectorLabels = w.selectorLabels;
+    this.labels = w.labels;
 
     const confOptions: NginxConfOptions = {
       upstream: props.upstream,
@@ -167,22 +155,22 @@ export class ReverseProxy extends Construct {
       name,
       labels: this.labels,
       selector: this.selectorLabels,
-      replicas,
+      replicas: w.replicas,
       runAsUser,
       runAsGroup,
-      maxSurge: 1,
-      maxUnavailable: 0,
+      maxSurge: w.maxSurge,
+      maxUnavailable: w.maxUnavailable,
       // nginx-unprivileged stops on SIGQUIT (graceful): in-flight requests get up to the read timeout.
       terminationGracePeriod: Duration.seconds(preStopSeconds + tuning.readTimeoutSeconds + GRACE_MARGIN_SECONDS),
-      spreadAcrossNodes: true,
+      spreadAcrossNodes: w.spreadAcrossNodes,
       podAnnotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(this.nginxConf) },
       container: {
         name: 'nginx',
-        image,
-        imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        image: w.image,
+        imagePullPolicy: w.imagePullPolicy,
         command: ['nginx', '-e', 'stderr', '-c', `${NGINX_CONFIG_DIR}/${NGINX_CONF_FILE}`, '-g', 'daemon off;'],
-        ports: [{ number: this.port, name: 'http' }],
-        resources: props.resources ?? DEFAULT_PROXY_RESOURCES,
+        ports: [{ number: this.port, name: HTTP_PORT_NAME }],
+        resources: w.resources,
         readiness: probe(),
         liveness: probe(),
         lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(preStopSeconds)]) },

@@ -1,11 +1,102 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { DEFAULT_PART_OF, imageTag, recommendedLabels, selectorLabels } from './labels';
+import { checkImage, checkName, checkNonNegativeInteger, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
+
+/** Props every workload construct of this project takes (`NumberCrunchApp`, `ReverseProxy`). */
+export interface WorkloadProps {
+  /** Name of the Deployment, and the `app.kubernetes.io/name` label. @default - 'number-crunch' (app), 'reverse-proxy' (proxy) */
+  readonly name?: string;
+  /** Value of the `app.kubernetes.io/instance` label. @default - the name */
+  readonly instance?: string;
+  /** Value of the `app.kubernetes.io/part-of` label. @default 'number-crunch' */
+  readonly partOf?: string;
+  /** Container image, pinned to a tag or digest. @default - 'number-crunch:local' (app), an unprivileged nginx (proxy) */
+  readonly image?: string;
+  /**
+   * When the kubelet pulls the image. `IF_NOT_PRESENT` uses an image imported into the node (microk8s) without a
+   * registry, and still pulls a registry image the first time. @default kplus.ImagePullPolicy.IF_NOT_PRESENT
+   */
+  readonly imagePullPolicy?: kplus.ImagePullPolicy;
+  /** Pod count. @default - 2 (app), 1 (proxy) */
+  readonly replicas?: number;
+  /** Port the container listens on. @default 8080 */
+  readonly port?: number;
+  /** Container resources. @default - sized from `npm run bench` (DEFAULT_APP_RESOURCES, DEFAULT_PROXY_RESOURCES) */
+  readonly resources?: kplus.ContainerResources;
+  /** Seconds a terminating pod keeps serving (preStop) so endpoints drop it before it gets SIGTERM. @default 5 */
+  readonly preStopSeconds?: number;
+  /** Spread replicas across nodes (soft: a single node still runs them all). @default true */
+  readonly spreadAcrossNodes?: boolean;
+  /** Rolling update: pods above `replicas` while updating. @default 1 */
+  readonly maxSurge?: number;
+  /** Rolling update: pods below `replicas` while updating (0 keeps full capacity). @default 0 */
+  readonly maxUnavailable?: number;
+}
+
+/** What each workload construct defaults differently. */
+export interface WorkloadDefaults {
+  readonly name: string;
+  readonly image: string;
+  readonly replicas: number;
+  readonly port: number;
+  readonly resources: kplus.ContainerResources;
+  /** `app.kubernetes.io/component` of its objects. */
+  readonly component: string;
+}
+
+/** `WorkloadProps` validated, with defaults applied, plus the labels that follow from them. */
+export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'resources'>> {
+  readonly resources: kplus.ContainerResources;
+  /** Labels that select the pods. */
+  readonly selectorLabels: Record<string, string>;
+  /** The recommended labels of every object of the workload. */
+  readonly labels: Record<string, string>;
+}
+
+/** Default pods above `replicas` during a rolling update: a new pod starts before an old one stops. */
+export const DEFAULT_MAX_SURGE = 1;
+/** Default pods below `replicas` during a rolling update: none, so capacity never drops. */
+export const DEFAULT_MAX_UNAVAILABLE = 0;
+/** Name of the container port and of the Service ports in front of it. */
+export const HTTP_PORT_NAME = 'http';
+
+/** Applies the defaults to `props` once and validates every value; throws naming the construct and the prop. */
+export function resolveWorkload(scope: Construct, props: WorkloadProps, d: WorkloadDefaults): ResolvedWorkload {
+  const name = checkName(scope, 'name', props.name ?? d.name);
+  const instance = checkName(scope, 'instance', props.instance ?? name);
+  const partOf = checkName(scope, 'partOf', props.partOf ?? DEFAULT_PART_OF);
+  const image = checkImage(scope, 'image', props.image ?? d.image);
+  const maxSurge = checkNonNegativeInteger(scope, 'maxSurge', props.maxSurge ?? DEFAULT_MAX_SURGE);
+  const maxUnavailable = checkNonNegativeInteger(scope, 'maxUnavailable', props.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE);
+  if (maxSurge === 0 && maxUnavailable === 0) {
+    invalid(scope, 'maxUnavailable', maxUnavailable, 'maxSurge and maxUnavailable cannot both be 0 (no rollout could progress): raise one of them');
+  }
+  return {
+    name,
+    instance,
+    partOf,
+    image,
+    imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    replicas: checkReplicas(scope, 'replicas', props.replicas ?? d.replicas),
+    port: checkPort(scope, 'port', props.port ?? d.port),
+    resources: props.resources ?? d.resources,
+    preStopSeconds: checkPositiveInteger(scope, 'preStopSeconds', props.preStopSeconds ?? DEFAULT_PRE_STOP_SECONDS),
+    spreadAcrossNodes: props.spreadAcrossNodes ?? true,
+    maxSurge,
+    maxUnavailable,
+    selectorLabels: selectorLabels({ name, instance }),
+    labels: recommendedLabels({ name, instance, component: d.component, partOf, version: imageTag(image) }),
+  };
+}
 
 /** Inputs of `secureDeployment`. */
 export interface SecureDeploymentOptions {
   /** Name of the Deployment. */
   readonly name: string;
+  /** Namespace of the Deployment. @default - the chart's */
+  readonly namespace?: string;
   /** Labels of the Deployment and its pods. */
   readonly labels: Record<string, string>;
   /** The subset of `labels` that selects the pods. */
@@ -62,7 +153,7 @@ export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
  */
 export function secureDeployment(scope: Construct, id: string, o: SecureDeploymentOptions): kplus.Deployment {
   const deployment = new kplus.Deployment(scope, id, {
-    metadata: { name: o.name, labels: o.labels },
+    metadata: { name: o.name, namespace: o.namespace, labels: o.labels },
     podMetadata: { labels: o.labels, annotations: o.podAnnotations },
     select: false,
     replicas: o.replicas,

@@ -108,3 +108,11 @@ export function checkPositiveInteger(scope: Construct, prop: string, value: numb
   }
   return value;
 }
+
+/** Validates a whole number of zero or more (surge and unavailability counts). */
+export function checkNonNegativeInteger(scope: Construct, prop: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    invalid(scope, prop, value, 'must be a whole number, 0 or more');
+  }
+  return value;
+}
