@@ -203,6 +203,27 @@ describe('pod-security-restricted', () => {
     }
     expect(new Set(v.map((x) => x.object))).toEqual(new Set(['Deployment/default/number-crunch']));
   });
+  test.each<[string, (pod: any) => void, RegExp]>([
+    ['pod-level runAsUser 0 under a container user', (pod) => { pod.securityContext.runAsUser = 0; }, /the pod's securityContext sets runAsUser: 0/],
+    ['an SELinux user', (pod) => { pod.securityContext.seLinuxOptions = { user: 'system_u' }; }, /the pod's securityContext sets seLinuxOptions .*no user or role/],
+    ['an SELinux type not for containers', (pod) => { pod.containers[0].securityContext.seLinuxOptions = { type: 'spc_t' }; }, /container "nginx" sets seLinuxOptions/],
+    ['an unmasked /proc', (pod) => { pod.containers[0].securityContext.procMount = 'Unmasked'; }, /container "nginx" sets procMount: Unmasked/],
+    ['an unsafe sysctl', (pod) => { pod.securityContext.sysctls = [{ name: 'kernel.msgmax', value: '1' }]; }, /sets sysctl kernel.msgmax, which is not in the safe set/],
+    ['a Windows host process', (pod) => { pod.containers[0].securityContext.windowsOptions = { hostProcess: true }; }, /container "nginx" sets windowsOptions.hostProcess/],
+    ['an ephemeral container without a security context', (pod) => { pod.ephemeralContainers = [{ name: 'debug', image: 'busybox:1.36' }]; }, /container "debug" does not set allowPrivilegeEscalation/],
+  ])('%s is caught', (_label, breakIt, message) => {
+    const v = podSecurityRestrictedRule.check(broken((o) => breakIt(proxyDeployment(o).spec.template.spec)));
+    expect(v.map((x) => x.message)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+    expect(new Set(v.map((x) => x.object))).toEqual(new Set(['Deployment/default/number-crunch-proxy']));
+  });
+  test('an AppArmor annotation that turns AppArmor off is caught; runtime/default passes', () => {
+    const withAppArmor = (profile: string) => broken((o) => {
+      proxyDeployment(o).spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/nginx'] = profile;
+    });
+    expect(podSecurityRestrictedRule.check(withAppArmor('unconfined')).map((x) => x.message))
+      .toEqual([expect.stringMatching(/annotation container.apparmor.security.beta.kubernetes.io\/nginx: unconfined loosens AppArmor/)]);
+    expect(podSecurityRestrictedRule.check(withAppArmor('runtime/default'))).toEqual([]);
+  });
   test('missing seccomp alone is caught', () => {
     const v = podSecurityRestrictedRule.check(broken((o) => { delete proxyDeployment(o).spec.template.spec.securityContext.seccompProfile; }));
     expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/number-crunch-proxy: container "nginx" has seccomp profile \(none\)/)]);
