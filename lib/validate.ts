@@ -65,12 +65,15 @@ export function checkPort(scope: Construct, prop: string, value: number): number
   return value;
 }
 
+/** Validates an integer of at least `min`; `allowed` says what is allowed. */
+function checkIntegerAtLeast(scope: Construct, prop: string, value: number, min: number, allowed: string): number {
+  if (!Number.isInteger(value) || value < min) invalid(scope, prop, value, allowed);
+  return value;
+}
+
 /** Validates a replica count. */
 export function checkReplicas(scope: Construct, prop: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    invalid(scope, prop, value, 'replicas must be a positive integer (1 or more)');
-  }
-  return value;
+  return checkIntegerAtLeast(scope, prop, value, 1, 'replicas must be a positive integer (1 or more)');
 }
 
 /** Validates a non-empty container image reference without whitespace. */
@@ -103,16 +106,10 @@ export function checkCidr(scope: Construct, prop: string, value: string): string
 
 /** Validates a positive integer (counts, sizes, seconds). */
 export function checkPositiveInteger(scope: Construct, prop: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    invalid(scope, prop, value, 'must be a positive integer');
-  }
-  return value;
+  return checkIntegerAtLeast(scope, prop, value, 1, 'must be a positive integer');
 }
 
 /** Validates a whole number of zero or more (surge and unavailability counts). */
 export function checkNonNegativeInteger(scope: Construct, prop: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    invalid(scope, prop, value, 'must be a whole number, 0 or more');
-  }
-  return value;
+  return checkIntegerAtLeast(scope, prop, value, 0, 'must be a whole number, 0 or more');
 }
