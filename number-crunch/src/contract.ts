@@ -27,6 +27,14 @@ export const IMAGE_GROUP_ID = 10001;
  */
 export const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
 
+/**
+ * How long, in milliseconds, a connection that has not sent a single byte is kept open after SIGTERM (at most the
+ * drain timeout). Without a limit, one silent connection would hold up the exit for the whole drain timeout. Not
+ * zero: a client may have connected just before the listener closed, with its request still on the way, and that
+ * request must still be served.
+ */
+export const SILENT_CONNECTION_GRACE_MS = 1_000;
+
 /** Environment variable with the port to listen on (0 picks a free port, for tests). */
 export const PORT_ENV = 'PORT';
 

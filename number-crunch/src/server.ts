@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { LIVENESS_PATH, READINESS_PATH } from './contract';
+import { Duplex } from 'node:stream';
+import { LIVENESS_PATH, READINESS_PATH, SILENT_CONNECTION_GRACE_MS } from './contract';
 import { Answer, errorBody, SQUARE_ROOT_PREFIX, squareRoot } from './square-root';
 
 /** Options of `NumberCrunchServer`. */
@@ -13,20 +14,108 @@ export interface ServerOptions {
   readonly drainTimeoutMs: number;
 }
 
+/** An answer as sent: extra headers (name, value pairs) and whether the connection closes after it. */
+interface Reply extends Answer {
+  readonly headers?: readonly string[];
+  readonly close?: boolean;
+}
+
 const ALLOWED_METHODS = 'GET, HEAD';
 const SQUARE_ROOT_PATH = SQUARE_ROOT_PREFIX.slice(0, -1);
 // Longer than nginx's upstream keepalive_timeout (60 s), so nginx, not this server, closes idle upstream
 // connections: a connection closed by the server just as nginx reuses it would cost a 502.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-const MAX_PATH_IN_ERROR = 100;
+const MAX_TEXT_IN_ERROR = 100;
+// After answering on a connection Node no longer reads HTTP from (a malformed request, CONNECT), the server half-closes
+// it and drops it if the client has not closed it within this time. Not at once: closing a connection with client bytes
+// still unread makes the kernel send a reset, which can discard the answer before the client reads it (Go waits 500 ms
+// too). Not never: nothing else would ever close it, and an open connection holds up the shutdown.
+const CLOSE_LINGER_MS = 500;
 
-const HEALTHY: Answer = { status: 200, body: JSON.stringify({ status: 'ok' }) };
-const READY: Answer = { status: 200, body: JSON.stringify({ status: 'ready' }) };
-const DRAINING: Answer = { status: 503, body: JSON.stringify({ status: 'shutting down' }) };
+const HEALTHY: Reply = { status: 200, body: JSON.stringify({ status: 'ok' }) };
+const READY: Reply = { status: 200, body: JSON.stringify({ status: 'ready' }) };
+const DRAINING: Reply = { status: 503, body: JSON.stringify({ status: 'shutting down' }) };
+// Node would send this 400 itself, with an empty body; the server checks the Host header instead (see hostMissing).
+const MISSING_HOST: Reply = {
+  status: 400, body: errorBody('missing Host header: HTTP/1.1 requests must have one'), close: true,
+};
 
-function notFound(path: string): Answer {
-  const shown = path.length > MAX_PATH_IN_ERROR ? `${path.slice(0, MAX_PATH_IN_ERROR)}...` : path;
-  return { status: 404, body: errorBody(`no such path ${JSON.stringify(shown)}: use ${SQUARE_ROOT_PREFIX}<number>`) };
+/** `text` as a JSON string for an error message, cut to MAX_TEXT_IN_ERROR characters: input is not echoed whole. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > MAX_TEXT_IN_ERROR ? `${text.slice(0, MAX_TEXT_IN_ERROR)}...` : text);
+}
+
+function notFound(path: string): Reply {
+  return { status: 404, body: errorBody(`no such path ${quoted(path)}: use ${SQUARE_ROOT_PREFIX}<number>`) };
+}
+
+function methodNotAllowed(method: string | undefined): Reply {
+  const body = errorBody(`method ${method} not allowed: use ${ALLOWED_METHODS}`);
+  return { status: 405, body, headers: ['Allow', ALLOWED_METHODS] };
+}
+
+/** undefined for GET and HEAD, else a 405 answer. */
+function allowed(method: string | undefined): Reply | undefined {
+  return method === 'GET' || method === 'HEAD' ? undefined : methodNotAllowed(method);
+}
+
+/**
+ * The answer to an `Expect` header other than `100-continue`. It closes the connection: the client may be holding
+ * back a request body until it hears from the server, so where the next request would start is unknown (Go closes too).
+ */
+function expectationFailed(expect: string): Reply {
+  const body = errorBody(`unsupported Expect header ${quoted(expect)}: only 100-continue is supported`);
+  return { status: 417, body, close: true };
+}
+
+/** The answer to a request Node could not parse: 431 for oversized headers, else 400. */
+function malformed(code: string | undefined): Reply {
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, body: errorBody('request headers too large'), close: true };
+  return { status: 400, body: errorBody(`malformed HTTP request (${code ?? 'parse error'})`), close: true };
+}
+
+/**
+ * True for an HTTP/1.1 request without a Host header, which must get a 400 (RFC 9112, section 3.2). The server checks
+ * it itself (Node's check is turned off) so that the 400 has a JSON body; HTTP/1.0 requests need no Host header.
+ */
+function hostMissing(req: IncomingMessage): boolean {
+  return req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined;
+}
+
+/**
+ * The headers of an answer as a flat name, value list: the raw array skips Node's per-header object bookkeeping, and
+ * the same list serves both ways of sending an answer (`send` and `endWith`).
+ */
+function headerList(answer: Reply, close: boolean): string[] {
+  const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))];
+  if (answer.headers) headers.push(...answer.headers);
+  if (close) headers.push('Connection', 'close');
+  return headers;
+}
+
+/**
+ * Answers on a connection that Node no longer reads HTTP from (a malformed request, CONNECT), so that no
+ * `ServerResponse` exists for it, and closes it: half-close after the answer, then drop it after CLOSE_LINGER_MS.
+ */
+function endWith(socket: Duplex, answer: Reply): void {
+  socket.on('error', () => socket.destroy()); // e.g. a reset by the client: nothing left to answer
+  const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+  socket.resume(); // whatever else the client sends is read and dropped
+  const headers = headerList(answer, true);
+  let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  socket.end(`${head}\r\n${answer.body}`);
+}
+
+/** A request Node could not parse: answer 400 (431 for oversized headers) and close, never crash. */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  endWith(socket, malformed(err.code));
 }
 
 /**
@@ -48,18 +137,31 @@ export function requestPath(target: string): string {
 
 /**
  * The number-crunch HTTP server: `GET /square-root/<n>`, health endpoints, and a graceful shutdown that turns
- * readiness to 503, stops accepting, lets in-flight requests finish and closes keep-alive connections.
+ * readiness to 503, stops accepting, lets in-flight requests finish and closes keep-alive connections. Every 4xx,
+ * including those Node would send itself (no Host header, an unknown Expect, CONNECT, unparsable requests), has a JSON
+ * `{"error": ...}` body.
  */
 export class NumberCrunchServer {
   private readonly server: Server;
+  // Every open connection, for shutdown: Node's own list leaves out connections taken over by a 'connect' handler.
+  private readonly sockets = new Set<Socket>();
   private draining = false;
   private closed?: Promise<void>;
 
   constructor(private readonly options: ServerOptions) {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer({ requireHostHeader: false }, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('clientError', clientError);
+    // Without a 'connect' listener Node drops a CONNECT request's connection without an answer.
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex) => endWith(socket, methodNotAllowed(req.method)));
+    // Any Expect but 100-continue (which Node answers itself); without a listener Node sends an empty 417.
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+      this.send(res, hostMissing(req) ? MISSING_HOST : expectationFailed(req.headers.expect ?? '')));
   }
 
   /** True until shutdown starts. */
@@ -78,23 +180,35 @@ export class NumberCrunchServer {
 
   /**
    * Graceful shutdown: readiness answers 503, no new connections are accepted, idle keep-alive connections close,
-   * in-flight requests complete (their responses carry `Connection: close`), and whatever is still open after the
-   * drain timeout is closed. Resolves when every connection is gone. Safe to call more than once.
+   * connections that have not sent a byte close after SILENT_CONNECTION_GRACE_MS, in-flight requests complete (their
+   * responses carry `Connection: close`), and whatever is still open after the drain timeout is closed. Resolves when
+   * every connection is gone. Safe to call more than once.
    */
   shutdown(): Promise<void> {
     if (!this.closed) {
       this.draining = true;
       this.closed = new Promise((resolve) => {
-        const force = setTimeout(() => this.server.closeAllConnections(), this.options.drainTimeoutMs);
-        force.unref();
+        const { drainTimeoutMs } = this.options;
+        const timers = [
+          setTimeout(() => this.closeConnections('silent'), Math.min(SILENT_CONNECTION_GRACE_MS, drainTimeoutMs)),
+          setTimeout(() => this.closeConnections('all'), drainTimeoutMs),
+        ];
+        timers.forEach((t) => t.unref());
         this.server.close(() => {
-          clearTimeout(force);
+          timers.forEach(clearTimeout);
           resolve();
         });
         this.server.closeIdleConnections();
       });
     }
     return this.closed;
+  }
+
+  /** Closes the open connections: all of them, or those that have not sent a single byte. */
+  private closeConnections(which: 'silent' | 'all'): void {
+    for (const socket of this.sockets) {
+      if (which === 'all' || socket.bytesRead === 0) socket.destroy();
+    }
   }
 
   private bind(port: number, host: string | undefined): Promise<void> {
@@ -110,48 +224,30 @@ export class NumberCrunchServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (hostMissing(req)) {
+      this.send(res, MISSING_HOST);
+      return;
+    }
     const path = requestPath(req.url ?? '/');
-    let answer: Answer;
+    let answer: Reply;
     if (path.startsWith(SQUARE_ROOT_PREFIX)) {
       const segment = path.slice(SQUARE_ROOT_PREFIX.length);
-      answer = segment.includes('/') ? notFound(path) : this.allowed(req, res) ?? squareRoot(segment);
+      answer = segment.includes('/') ? notFound(path) : allowed(req.method) ?? squareRoot(segment);
     } else if (path === SQUARE_ROOT_PATH) {
-      answer = this.allowed(req, res) ?? squareRoot('');
+      answer = allowed(req.method) ?? squareRoot('');
     } else if (path === LIVENESS_PATH) {
-      answer = this.allowed(req, res) ?? HEALTHY;
+      answer = allowed(req.method) ?? HEALTHY;
     } else if (path === READINESS_PATH) {
-      answer = this.allowed(req, res) ?? (this.draining ? DRAINING : READY);
+      answer = allowed(req.method) ?? (this.draining ? DRAINING : READY);
     } else {
       answer = notFound(path);
     }
     this.send(res, answer);
   }
 
-  /** undefined for GET and HEAD, else a 405 answer (with its Allow header set). */
-  private allowed(req: IncomingMessage, res: ServerResponse): Answer | undefined {
-    if (req.method === 'GET' || req.method === 'HEAD') return undefined;
-    res.setHeader('Allow', ALLOWED_METHODS);
-    return { status: 405, body: errorBody(`method ${req.method} not allowed: use ${ALLOWED_METHODS}`) };
-  }
-
-  private send(res: ServerResponse, answer: Answer): void {
-    // The raw header array skips Node's per-header object bookkeeping. While draining, every response closes its
-    // connection, so nothing stays open once in-flight work is done.
-    const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))];
-    if (this.draining) headers.push('Connection', 'close');
-    res.writeHead(answer.status, headers);
+  private send(res: ServerResponse, answer: Reply): void {
+    // While draining, every response closes its connection, so nothing stays open once in-flight work is done.
+    res.writeHead(answer.status, headerList(answer, answer.close === true || this.draining));
     res.end(answer.body); // Node leaves the body out for HEAD.
-  }
-
-  /** A request Node could not parse: answer 400 (431 for oversized headers) and close, never crash. */
-  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = errorBody(status === 431 ? 'request headers too large' : `malformed HTTP request (${err.code ?? 'parse error'})`);
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 }

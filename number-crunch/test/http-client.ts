@@ -34,3 +34,16 @@ export function rawExchange(port: number, bytes: string): Promise<string> {
     socket.on('error', reject);
   });
 }
+
+/** Splits a raw response (as `rawExchange` returns it) into status, headers (names in lower case) and body. */
+export function parseRawResponse(raw: string): Reply {
+  const end = raw.indexOf('\r\n\r\n');
+  const status = /^HTTP\/1\.1 (\d{3}) /.exec(raw);
+  if (end < 0 || !status) throw new Error(`not an HTTP response: ${JSON.stringify(raw.slice(0, 200))}`);
+  const headers: Record<string, string> = {};
+  for (const line of raw.slice(0, end).split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(status[1]), headers, body: raw.slice(end + 4) };
+}

@@ -2,7 +2,7 @@ import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { LIVENESS_PATH, READINESS_PATH } from '../src/contract';
 import { NumberCrunchServer, requestPath } from '../src/server';
-import { httpRequest, rawExchange } from './http-client';
+import { httpRequest, parseRawResponse, rawExchange, Reply } from './http-client';
 
 let server: NumberCrunchServer;
 let port: number;
@@ -21,6 +21,16 @@ const get = (path: string, method = 'GET') => httpRequest(port, path, method, ag
 const expectServing = async () => {
   const ok = await get('/square-root/9');
   expect([ok.status, ok.body]).toEqual([200, '{"InputNumber":9,"SquareRoot":3}']);
+};
+/** Sends raw bytes and checks that the answer is a `status` with a JSON error matching `message`, then a close. */
+const expectJsonErrorAndClose = async (bytes: string, status: number, message: RegExp): Promise<Reply> => {
+  const reply = parseRawResponse(await rawExchange(port, bytes));
+  expect(reply.status).toBe(status);
+  expect(reply.headers['content-type']).toBe('application/json');
+  expect(reply.headers['content-length']).toBe(String(Buffer.byteLength(reply.body)));
+  expect(reply.headers.connection).toBe('close');
+  expect(JSON.parse(reply.body)).toEqual({ error: expect.stringMatching(message) });
+  return reply;
 };
 
 test.each([
@@ -43,6 +53,23 @@ describe('valid numbers', () => {
 
   test('the exact original body for 4', async () => {
     expect((await get('/square-root/4')).body).toBe('{"InputNumber":4,"SquareRoot":2}');
+  });
+
+  // The exact text, not only the value: clients of the Go service got encoding/json's float64 text, the shortest that
+  // reads back as the same float64, in exponent form below 1e-6 and from 1e21 up, with "e-7" (not Go's "e-07") and
+  // "e+21". These bodies are the spec, written out by hand from that rule; they are not computed by the code under test.
+  test.each([
+    ['1e-7', '{"InputNumber":1e-7,"SquareRoot":0.00031622776601683794}'],
+    ['9.99e-7', '{"InputNumber":9.99e-7,"SquareRoot":0.0009994998749374609}'],
+    ['0.000001', '{"InputNumber":0.000001,"SquareRoot":0.001}'],
+    ['0.1', '{"InputNumber":0.1,"SquareRoot":0.31622776601683794}'],
+    ['2.25', '{"InputNumber":2.25,"SquareRoot":1.5}'],
+    ['1e20', '{"InputNumber":100000000000000000000,"SquareRoot":10000000000}'],
+    ['1e21', '{"InputNumber":1e+21,"SquareRoot":31622776601.683792}'],
+    ['1e300', '{"InputNumber":1e+300,"SquareRoot":1e+150}'],
+    ['5e-324', '{"InputNumber":5e-324,"SquareRoot":2.2227587494850775e-162}'],
+  ])('/square-root/%s has the exact body of the Go service', async (text, body) => {
+    expect((await get(`/square-root/${text}`)).body).toBe(body);
   });
 
   test('a query string is ignored', async () => {
@@ -116,6 +143,14 @@ describe('paths and methods', () => {
     await expectServing();
   });
 
+  test('CONNECT gets the same 405 JSON error, then the connection closes', async () => {
+    const reply = await expectJsonErrorAndClose('CONNECT x:80 HTTP/1.1\r\nHost: x:80\r\n\r\n', 405, /^method CONNECT not allowed/);
+    expect(reply.headers.allow).toBe('GET, HEAD');
+    // Bytes sent after it, as a client expecting a tunnel would, are not taken for a request.
+    await expectJsonErrorAndClose('CONNECT x:80 HTTP/1.1\r\nHost: x:80\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n', 405, /CONNECT/);
+    await expectServing();
+  });
+
   test('HEAD answers like GET without a body', async () => {
     const reply = await get('/square-root/4', 'HEAD');
     expect(reply.status).toBe(200);
@@ -136,10 +171,33 @@ describe('malformed HTTP does not crash the server', () => {
     ['bad header', 'GET /square-root/4 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'],
     ['bad version', 'GET /square-root/4 HTTP/9.9\r\n\r\n'],
   ])('%s gets 400 and a closed connection', async (_label, bytes) => {
-    const reply = await rawExchange(port, bytes);
-    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-    expect(reply).toMatch(/Content-Type: application\/json/);
+    await expectJsonErrorAndClose(bytes, 400, /^malformed HTTP request/);
     await expectServing();
+  });
+
+  test('an HTTP/1.1 request without a Host header gets 400 JSON and a closed connection', async () => {
+    await expectJsonErrorAndClose('GET /square-root/4 HTTP/1.1\r\n\r\n', 400, /^missing Host header/);
+    // Checked before the Expect header, as Go did.
+    await expectJsonErrorAndClose('GET /square-root/4 HTTP/1.1\r\nExpect: foo\r\n\r\n', 400, /^missing Host header/);
+    await expectServing();
+  });
+
+  test('HTTP/1.0 needs no Host header', async () => {
+    const reply = parseRawResponse(await rawExchange(port, 'GET /square-root/4 HTTP/1.0\r\n\r\n'));
+    expect([reply.status, reply.body]).toEqual([200, '{"InputNumber":4,"SquareRoot":2}']);
+  });
+
+  test('an Expect header other than 100-continue gets 417 JSON naming it, and a closed connection', async () => {
+    await expectJsonErrorAndClose('GET /square-root/4 HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417,
+      /^unsupported Expect header "foo": only 100-continue/);
+    await expectServing();
+  });
+
+  test('Expect: 100-continue still gets 100 Continue and the answer', async () => {
+    const reply = await rawExchange(port,
+      'GET /square-root/4 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    expect(reply.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
   });
 
   test('absolute-form request targets are routed by their path', async () => {
@@ -155,15 +213,29 @@ describe('malformed HTTP does not crash the server', () => {
   });
 
   test('a URL longer than the header limit gets 431', async () => {
-    const reply = await rawExchange(port, `GET /square-root/${'1'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+    await expectJsonErrorAndClose(`GET /square-root/${'1'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, /too large/);
     await expectServing();
   });
 
   test('oversized headers get 431', async () => {
-    const reply = await rawExchange(port, `GET /square-root/4 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
-    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+    await expectJsonErrorAndClose(`GET /square-root/4 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, /too large/);
     await expectServing();
+  });
+
+  test('after an error answer, a client that keeps its side open is disconnected soon, so shutdown is not held up', async () => {
+    const other = new NumberCrunchServer({ port: 0, host: '127.0.0.1', drainTimeoutMs: 5_000 });
+    const otherPort = (await other.listen()).port;
+    const clients = ['CONNECT x:80 HTTP/1.1\r\nHost: x:80\r\n\r\n', 'THIS IS NOT HTTP\r\n\r\n'].map(async (bytes) => {
+      const socket = connect({ port: otherPort, host: '127.0.0.1', allowHalfOpen: true }); // never ends its side
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.on('end', () => resolve()).resume().write(bytes)); // answer read
+      return socket;
+    });
+    const sockets = await Promise.all(clients);
+    const started = Date.now();
+    await other.shutdown();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    sockets.forEach((socket) => socket.destroy());
   });
 
   test('a client that disconnects mid-request does no harm', async () => {

@@ -1,4 +1,5 @@
 import { connect, Socket } from 'node:net';
+import { SHUTDOWN_DRAIN_TIMEOUT_MS, SILENT_CONNECTION_GRACE_MS } from '../src/contract';
 import { httpRequest } from './http-client';
 import { ServiceProcess, startService } from './service-process';
 
@@ -8,19 +9,24 @@ afterEach(() => {
   service = undefined;
 });
 
-/** Opens a connection and sends the first part of a request; the request is in flight until `finish` is called. */
-async function startRequest(port: number, path: string) {
+/** Opens a connection that sends nothing yet; `closed` resolves with everything received once it closes. */
+async function openConnection(port: number) {
   const socket: Socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let received = '';
   socket.on('data', (c: Buffer) => { received += c.toString(); });
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+  return { socket, closed };
+}
+
+/** Opens a connection and sends the first part of a request; the request is in flight until `finish` is called. */
+async function startRequest(port: number, path: string) {
+  const { socket, closed } = await openConnection(port);
   socket.write(`GET ${path} HTTP/1.1\r\nHost: number-crunch\r\n`);
   return {
-    finish: async () => {
+    finish: () => {
       socket.write('\r\n');
-      await closed;
-      return received;
+      return closed;
     },
   };
 }
@@ -87,6 +93,37 @@ test('a request that never completes is cut off after the drain timeout, and the
   const elapsed = Date.now() - started;
   expect(elapsed).toBeGreaterThanOrEqual(250);
   expect(elapsed).toBeLessThan(3_000);
+});
+
+test('a connection that never sent a byte is closed after a short grace, not the drain timeout', async () => {
+  service = await startService(); // the default drain timeout
+  const silent = await openConnection(service.port);
+  // Answered after the silent connection was accepted: the server knows it.
+  expect((await httpRequest(service.port, '/healthz')).status).toBe(200);
+
+  const started = Date.now();
+  service.child.kill('SIGTERM');
+  expect(await silent.closed).toBe('');
+  expect(await service.exited).toBe(0);
+  expect(Date.now() - started).toBeLessThan(SHUTDOWN_DRAIN_TIMEOUT_MS / 2);
+  const stopped = service.lines.find((l) => l.msg === 'stopped')!;
+  expect(stopped.drainedMs as number).toBeGreaterThanOrEqual(SILENT_CONNECTION_GRACE_MS - 10); // timers may fire 1 ms early
+}, SHUTDOWN_DRAIN_TIMEOUT_MS + 5_000); // without the grace, the exit takes the whole drain timeout: fail, do not time out
+
+test('a request sent during the grace on a connection opened before SIGTERM is still served', async () => {
+  service = await startService();
+  const late = await openConnection(service.port);
+  expect((await httpRequest(service.port, '/healthz')).status).toBe(200);
+
+  service.child.kill('SIGTERM');
+  await service.waitForLog('shutting down');
+  await new Promise((r) => setTimeout(r, SILENT_CONNECTION_GRACE_MS / 4));
+  late.socket.write('GET /square-root/4 HTTP/1.1\r\nHost: number-crunch\r\n\r\n');
+  const answer = await late.closed;
+  expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+  expect(answer.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
+  expect(await service.exited).toBe(0);
 });
 
 test('SIGINT shuts down the same way', async () => {
