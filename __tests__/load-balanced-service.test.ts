@@ -1,17 +1,16 @@
-import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   ExternalTrafficPolicy, LoadBalancedService, LoadBalancedServiceProps, METALLB_IPS_ANNOTATION, METALLB_POOL_ANNOTATION,
 } from '../lib/load-balanced-service';
-import { secureDeployment } from '../lib/secure-deployment';
+import { resolveWorkload, secureDeployment } from '../lib/secure-deployment';
 import { errorOf, find, selects, synth } from './util';
 
 const podLabels = { 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/instance': 'web' };
 const workload = (scope: Construct) => secureDeployment(scope, 'web', {
-  name: 'web', labels: podLabels, selector: podLabels, replicas: 1, runAsUser: 1000, runAsGroup: 1000,
-  maxSurge: 1, maxUnavailable: 0, terminationGracePeriod: Duration.seconds(10), spreadAcrossNodes: false,
-  container: { image: 'web:1.0', portNumber: 8080 },
+  workload: resolveWorkload(scope, { spreadAcrossNodes: false },
+    { name: 'web', image: 'web:1.0', replicas: 1, port: 8080, resources: {}, component: 'web' }),
+  runAsUser: 1000, runAsGroup: 1000, drainSeconds: 5, container: {},
 });
 const build = (props: Partial<LoadBalancedServiceProps> = {}) => {
   let lb!: LoadBalancedService;
@@ -37,7 +36,7 @@ describe('defaults', () => {
     expect(service.spec.externalTrafficPolicy).toBe('Cluster');
     expect(service.metadata.annotations).toBeUndefined();
     expect(service.spec.loadBalancerSourceRanges).toBeUndefined();
-    expect(service.metadata.labels).toEqual(podLabels);
+    expect(service.metadata.labels).toEqual(deployment.metadata.labels);
   });
 });
 

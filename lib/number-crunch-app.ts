@@ -6,7 +6,7 @@ import {
   IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, PORT_ENV, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
 } from '../number-crunch/src/contract';
 import {
-  GRACE_MARGIN_SECONDS, HTTP_PORT_NAME, resolveWorkload, secureDeployment, selectPodsOf, WorkloadProps,
+  HTTP_PORT_NAME, resolveWorkload, secureDeployment, selectPodsOf, WorkloadProps,
 } from './secure-deployment';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
 import { checkName, checkReplicas, checkSubdomain, invalid } from './validate';
@@ -85,7 +85,7 @@ export class NumberCrunchApp extends Construct {
       resources: DEFAULT_APP_RESOURCES,
       component: 'api',
     });
-    const { name, port, preStopSeconds } = w;
+    const { name, port } = w;
     const serviceName = checkName(this, 'serviceName', props.serviceName ?? `${name}-service`);
     const clusterDomain = checkSubdomain(this, 'clusterDomain', props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
     const autoscaling = props.autoscaling && this.checkAutoscaling(props.autoscaling, w.replicas);
@@ -100,33 +100,20 @@ export class NumberCrunchApp extends Construct {
     this.containerPort = port;
 
     this.deployment = secureDeployment(this, 'Deployment', {
-      name,
+      workload: w,
       namespace: pinnedNamespace,
-      labels: this.labels,
-      selector: this.selectorLabels,
-      replicas: w.replicas,
       runAsUser: IMAGE_USER_ID,
       runAsGroup: IMAGE_GROUP_ID,
-      maxSurge: w.maxSurge,
-      maxUnavailable: w.maxUnavailable,
-      terminationGracePeriod: Duration.seconds(
-        preStopSeconds + Math.ceil(SHUTDOWN_DRAIN_TIMEOUT_MS / 1000) + GRACE_MARGIN_SECONDS),
-      spreadAcrossNodes: w.spreadAcrossNodes,
+      drainSeconds: Math.ceil(SHUTDOWN_DRAIN_TIMEOUT_MS / 1000),
       container: {
         name,
-        image: w.image,
-        imagePullPolicy: w.imagePullPolicy,
-        ports: [{ number: port, name: HTTP_PORT_NAME }],
         envVariables: { [PORT_ENV]: kplus.EnvValue.fromValue(String(port)) },
-        resources: w.resources,
         readiness: kplus.Probe.fromHttpGet(READINESS_PATH, {
           port, periodSeconds: Duration.seconds(5), failureThreshold: 2, timeoutSeconds: Duration.seconds(1),
         }),
         liveness: kplus.Probe.fromHttpGet(LIVENESS_PATH, {
           port, periodSeconds: Duration.seconds(10), failureThreshold: 3, timeoutSeconds: Duration.seconds(1),
         }),
-        // Keep serving while the endpoint controller and kube-proxy drop this pod, then get SIGTERM.
-        lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(preStopSeconds)]) },
       },
     });
 

@@ -2,7 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { configChecksum, NGINX_CONF_FILE, NginxConfOptions, renderNginxConf } from './nginx-conf';
-import { GRACE_MARGIN_SECONDS, HTTP_PORT_NAME, resolveWorkload, secureDeployment, WorkloadProps } from './secure-deployment';
+import { resolveWorkload, secureDeployment, WorkloadProps } from './secure-deployment';
 import { ServiceAddress } from './service-address';
 import { checkName, checkPort, checkPositiveInteger, invalid } from './validate';
 
@@ -114,7 +114,7 @@ export class ReverseProxy extends Construct {
       resources: DEFAULT_PROXY_RESOURCES,
       component: 'proxy',
     });
-    const { name, preStopSeconds } = w;
+    const { name } = w;
     const configMapName = checkName(this, 'configMapName', props.configMapName ?? `${name}-config`);
     this.port = w.port;
     checkPort(this, 'upstream.port', props.upstream.port);
@@ -152,28 +152,17 @@ export class ReverseProxy extends Construct {
       port: this.port, periodSeconds: Duration.seconds(5), failureThreshold: 3, timeoutSeconds: Duration.seconds(1),
     });
     this.deployment = secureDeployment(this, 'Deployment', {
-      name,
-      labels: this.labels,
-      selector: this.selectorLabels,
-      replicas: w.replicas,
+      workload: w,
       runAsUser,
       runAsGroup,
-      maxSurge: w.maxSurge,
-      maxUnavailable: w.maxUnavailable,
       // nginx-unprivileged stops on SIGQUIT (graceful): in-flight requests get up to the read timeout.
-      terminationGracePeriod: Duration.seconds(preStopSeconds + tuning.readTimeoutSeconds + GRACE_MARGIN_SECONDS),
-      spreadAcrossNodes: w.spreadAcrossNodes,
+      drainSeconds: tuning.readTimeoutSeconds,
       podAnnotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(this.nginxConf) },
       container: {
         name: 'nginx',
-        image: w.image,
-        imagePullPolicy: w.imagePullPolicy,
         command: ['nginx', '-e', 'stderr', '-c', `${NGINX_CONFIG_DIR}/${NGINX_CONF_FILE}`, '-g', 'daemon off;'],
-        ports: [{ number: this.port, name: HTTP_PORT_NAME }],
-        resources: w.resources,
         readiness: probe(),
         liveness: probe(),
-        lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(preStopSeconds)]) },
         volumeMounts: [
           { path: NGINX_CONFIG_DIR, volume: config, readOnly: true },
           { path: NGINX_RUNTIME_DIR, volume: runtime },

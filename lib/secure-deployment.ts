@@ -93,18 +93,17 @@ export function resolveWorkload(scope: Construct, props: WorkloadProps, d: Workl
 
 /** Inputs of `secureDeployment`. */
 export interface SecureDeploymentOptions {
-  /** Name of the Deployment. */
-  readonly name: string;
+  /**
+   * The workload's resolved props: they give the Deployment's name, labels, selector, replicas, rollout and spreading,
+   * and the container's image, pull policy, resources, port (named HTTP_PORT_NAME) and preStop pause.
+   */
+  readonly workload: ResolvedWorkload;
   /** Namespace of the Deployment. @default - the chart's */
   readonly namespace?: string;
-  /** Labels of the Deployment and its pods. */
-  readonly labels: Record<string, string>;
-  /** The subset of `labels` that selects the pods. */
-  readonly selector: Record<string, string>;
-  /** Desired pod count. */
-  readonly replicas: number;
-  /** The one container; its security context is set here. */
-  readonly container: Omit<kplus.ContainerProps, 'securityContext'>;
+  /** Seconds the process may take after its stop signal to finish in-flight work; the grace period adds the preStop pause and GRACE_MARGIN_SECONDS. */
+  readonly drainSeconds: number;
+  /** The rest of the one container; its security context is set here. */
+  readonly container: Omit<kplus.ContainerProps, 'securityContext' | 'image' | 'imagePullPolicy' | 'resources' | 'ports' | 'lifecycle'>;
   /** Numeric user id the container runs as (Kubernetes can verify only a numeric user is not root). */
   readonly runAsUser: number;
   /** Numeric group id the container runs as. */
@@ -113,14 +112,6 @@ export interface SecureDeploymentOptions {
   readonly volumes?: kplus.Volume[];
   /** Annotations of the pod template. */
   readonly podAnnotations?: Record<string, string>;
-  /** Rolling update: pods above `replicas` during an update. */
-  readonly maxSurge: number;
-  /** Rolling update: pods below `replicas` during an update. */
-  readonly maxUnavailable: number;
-  /** Time from SIGTERM (after preStop) to SIGKILL. */
-  readonly terminationGracePeriod: Duration;
-  /** Spread replicas over nodes, softly (a single node still schedules them all). */
-  readonly spreadAcrossNodes: boolean;
 }
 
 /** Default pause before SIGTERM, in seconds: long enough for endpoints and kube-proxy to drop a terminating pod. */
@@ -152,23 +143,30 @@ export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
  * construct tree moves and would make the immutable selector change).
  */
 export function secureDeployment(scope: Construct, id: string, o: SecureDeploymentOptions): kplus.Deployment {
+  const w = o.workload;
   const deployment = new kplus.Deployment(scope, id, {
-    metadata: { name: o.name, namespace: o.namespace, labels: o.labels },
-    podMetadata: { labels: o.labels, annotations: o.podAnnotations },
+    metadata: { name: w.name, namespace: o.namespace, labels: w.labels },
+    podMetadata: { labels: w.labels, annotations: o.podAnnotations },
     select: false,
-    replicas: o.replicas,
+    replicas: w.replicas,
     strategy: kplus.DeploymentStrategy.rollingUpdate({
-      maxSurge: kplus.PercentOrAbsolute.absolute(o.maxSurge),
-      maxUnavailable: kplus.PercentOrAbsolute.absolute(o.maxUnavailable),
+      maxSurge: kplus.PercentOrAbsolute.absolute(w.maxSurge),
+      maxUnavailable: kplus.PercentOrAbsolute.absolute(w.maxUnavailable),
     }),
     automountServiceAccountToken: false,
-    terminationGracePeriod: o.terminationGracePeriod,
+    terminationGracePeriod: Duration.seconds(w.preStopSeconds + o.drainSeconds + GRACE_MARGIN_SECONDS),
     securityContext: { ensureNonRoot: true, user: o.runAsUser, group: o.runAsGroup },
     volumes: o.volumes,
   });
-  deployment.select(kplus.LabelSelector.of({ labels: o.selector }));
+  deployment.select(kplus.LabelSelector.of({ labels: w.selectorLabels }));
   deployment.addContainer({
     ...o.container,
+    image: w.image,
+    imagePullPolicy: w.imagePullPolicy,
+    ports: [{ number: w.port, name: HTTP_PORT_NAME }],
+    resources: w.resources,
+    // Keep serving while the endpoint controller and kube-proxy drop this pod, then get the stop signal.
+    lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(w.preStopSeconds)]) },
     securityContext: {
       ensureNonRoot: true,
       user: o.runAsUser,
@@ -186,12 +184,12 @@ export function secureDeployment(scope: Construct, id: string, o: SecureDeployme
   api.addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${CDK8S_ADDRESS_LABEL.replace('/', '~1')}`));
   api.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/securityContext/capabilities', { drop: ['ALL'] }));
   api.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
-  if (o.spreadAcrossNodes) {
+  if (w.spreadAcrossNodes) {
     api.addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [{
       maxSkew: 1,
       topologyKey: HOSTNAME_TOPOLOGY_KEY,
       whenUnsatisfiable: 'ScheduleAnyway',
-      labelSelector: { matchLabels: o.selector },
+      labelSelector: { matchLabels: w.selectorLabels },
     }]));
   }
   return deployment;
