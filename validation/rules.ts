@@ -1,7 +1,7 @@
 import { findNameCollisions } from '../lib/name-collisions';
-import { DEFAULT_CLUSTER_DOMAIN } from '../lib/service-address';
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE } from '../lib/service-address';
 import { K8sObject, objectRef } from './manifests';
-import { namingErrors, podLabelsOf, podSpecOf, portNumbers, schemaErrors, unknownFields } from './schema';
+import { namingErrors, podAnnotationsOf, podLabelsOf, podSpecOf, portNumbers, schemaErrors, unknownFields } from './schema';
 
 /** One broken rule on one object. */
 export interface Violation {
@@ -29,7 +29,7 @@ export interface Rule {
   check(objects: readonly K8sObject[], options?: RuleOptions): Violation[];
 }
 
-const ns = (o: K8sObject) => o.metadata?.namespace ?? 'default';
+const ns = (o: K8sObject) => o.metadata?.namespace ?? DEFAULT_NAMESPACE;
 const violation = (rule: string, o: K8sObject, message: string): Violation =>
   ({ rule, object: objectRef(o), name: o.metadata?.name ?? '', message: `${objectRef(o)}: ${message}` });
 const workloads = (objects: readonly K8sObject[]) => objects.filter((o) => podSpecOf(o) !== undefined);
@@ -164,32 +164,35 @@ export function nginxUpstreams(conf: string): Array<{ host: string; port: string
 export const proxyUpstreamRule: Rule = {
   name: 'proxy-upstream',
   description: "nginx forwards to an existing Service by its cluster DNS name <service>.<namespace>.svc.<cluster domain> and one of its ports.",
-  check: (objects, options = {}) => objects.filter((o) => o.kind === 'ConfigMap').flatMap((cm) =>
-    Object.entries(cm.data ?? {}).filter(([key]) => key.endsWith('.conf')).flatMap(([key, conf]) =>
-      nginxUpstreams(conf).flatMap(({ host, port, directive }) => {
-        const domain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-        const fail = (why: string) => [violation('proxy-upstream', cm, `${key}: "${directive}" ${why}`)];
-        const labels = host.split('.');
-        if (labels.length === 1 && port !== undefined && !/^\d+$/.test(port)) {
-          return fail(`reads like "<service>:<namespace>", which is not a DNS name: use ${host}.${port}.svc.${domain}:<port>`);
-        }
-        if (labels.length < 4 || labels[2] !== 'svc') {
-          return fail(`does not name a Service by its cluster DNS name: use <service>.<namespace>.svc.${domain}:<port>`);
-        }
-        if (labels.slice(3).join('.') !== domain) {
-          return fail(`uses cluster domain "${labels.slice(3).join('.')}", not the cluster's "${domain}": use ${labels.slice(0, 3).join('.')}.${domain}` +
-            ' (or set the clusterDomain property of the validation in cdk8s.yaml)');
-        }
-        if (port === undefined || !/^\d+$/.test(port)) return fail('has no port: add the Service port, e.g. :8080');
-        const [name, namespace] = labels;
-        const svc = objects.find((o) => o.kind === 'Service' && o.metadata?.name === name && ns(o) === namespace);
-        if (!svc) return fail(`names Service ${namespace}/${name}, which is not in the manifests`);
-        if (!(svc.spec?.ports ?? []).some((p: any) => p.port === Number(port))) {
-          return fail(`uses port ${port}, but Service ${namespace}/${name} listens on ${(svc.spec?.ports ?? []).map((p: any) => p.port).join(', ')}`);
-        }
-        if (svc.spec?.type === 'LoadBalancer') return fail(`forwards to a LoadBalancer Service: forward to the ClusterIP Service of the app`);
-        return [];
-      }))),
+  check: (objects, options = {}) => {
+    const domain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    return objects.filter((o) => o.kind === 'ConfigMap').flatMap((cm) =>
+      Object.entries(cm.data ?? {}).filter(([key]) => key.endsWith('.conf')).flatMap(([key, conf]) =>
+        nginxUpstreams(conf).flatMap(({ host, port, directive }) => {
+          const fail = (why: string) => [violation('proxy-upstream', cm, `${key}: "${directive}" ${why}`)];
+          const labels = host.split('.');
+          if (labels.length === 1 && port !== undefined && !/^\d+$/.test(port)) {
+            return fail(`reads like "<service>:<namespace>", which is not a DNS name: use ${host}.${port}.svc.${domain}:<port>`);
+          }
+          if (labels.length < 4 || labels[2] !== 'svc') {
+            return fail(`does not name a Service by its cluster DNS name: use <service>.<namespace>.svc.${domain}:<port>`);
+          }
+          const hostDomain = labels.slice(3).join('.');
+          if (hostDomain !== domain) {
+            return fail(`uses cluster domain "${hostDomain}", not the cluster's "${domain}": use ${labels.slice(0, 3).join('.')}.${domain}` +
+              ' (or set the clusterDomain property of the validation in cdk8s.yaml)');
+          }
+          if (port === undefined || !/^\d+$/.test(port)) return fail('has no port: add the Service port, e.g. :8080');
+          const [name, namespace] = labels;
+          const svc = objects.find((o) => o.kind === 'Service' && o.metadata?.name === name && ns(o) === namespace);
+          if (!svc) return fail(`names Service ${namespace}/${name}, which is not in the manifests`);
+          if (!(svc.spec?.ports ?? []).some((p: any) => p.port === Number(port))) {
+            return fail(`uses port ${port}, but Service ${namespace}/${name} listens on ${(svc.spec?.ports ?? []).map((p: any) => p.port).join(', ')}`);
+          }
+          if (svc.spec?.type === 'LoadBalancer') return fail(`forwards to a LoadBalancer Service: forward to the ClusterIP Service of the app`);
+          return [];
+        })));
+  },
 };
 
 export const uniqueNamesRule: Rule = {
@@ -247,13 +250,6 @@ const SAFE_SYSCTLS = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 
 /** Pod annotation prefix of a container's AppArmor profile (Kubernetes 1.27 has no securityContext field for it). */
 const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
-/** The annotations of the pods a workload makes. */
-function podAnnotationsOf(o: K8sObject): Record<string, string> {
-  if (o.kind === 'Pod') return (o.metadata?.annotations ?? {}) as Record<string, string>;
-  const template = o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template : o.spec?.template;
-  return template?.metadata?.annotations ?? {};
-}
-
 /** What a pod's or container's securityContext breaks of the settings both levels share. */
 function sharedContextProblems(where: string, sc: any): string[] {
   const problems: string[] = [];
@@ -292,7 +288,7 @@ export function restrictedProblems(o: K8sObject): string[] {
       problems.push(`volume "${v.name}" is of type ${type}, not allowed under "restricted": use one of ${RESTRICTED_VOLUME_TYPES.join(', ')}`);
     }
   }
-  for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? []), ...(pod.ephemeralContainers ?? [])]) {
+  for (const c of [...containersOf(o), ...(pod.ephemeralContainers ?? [])]) {
     const sc = c.securityContext ?? {};
     const where = `container "${c.name}"`;
     problems.push(...sharedContextProblems(where, sc));

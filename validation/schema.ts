@@ -153,9 +153,19 @@ export function podSpecOf(o: K8sObject): any {
   }
 }
 
+/** The metadata of the pods a workload makes (a Pod's own), or undefined for other kinds. */
+function podMetadataOf(o: K8sObject): any {
+  if (o.kind === 'Pod') return o.metadata;
+  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template?.metadata;
+  return podSpecOf(o) ? o.spec?.template?.metadata : undefined;
+}
+
 /** The labels of the pods a workload makes. */
 export function podLabelsOf(o: K8sObject): Record<string, string> | undefined {
-  if (o.kind === 'Pod') return o.metadata?.labels;
-  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template?.metadata?.labels;
-  return podSpecOf(o) ? o.spec?.template?.metadata?.labels : undefined;
+  return podMetadataOf(o)?.labels;
+}
+
+/** The annotations of the pods a workload makes. */
+export function podAnnotationsOf(o: K8sObject): Record<string, string> {
+  return podMetadataOf(o)?.annotations ?? {};
 }
