@@ -15,13 +15,17 @@ test('USER is the numeric contract user and group (Kubernetes can verify runAsNo
   expect(IMAGE_USER_ID).toBeGreaterThan(0);
 });
 
-test('every stage uses one Node LTS base pinned to an exact version', () => {
-  const bases = args('FROM').map((a) => a.split(/\s+/)[0]);
-  expect(bases.length).toBeGreaterThanOrEqual(2);
-  expect(new Set(bases).size).toBe(1);
-  const [, major] = /^node:(\d+)\.\d+\.\d+-alpine\d+\.\d+$/.exec(bases[0]) ?? [];
+test('every stage uses one Node LTS base: a build argument whose default is pinned to an exact version', () => {
+  const defaults = args('ARG').map((a) => /^NODE_IMAGE=(\S+)$/.exec(a)?.[1]).filter(Boolean);
+  expect(defaults).toHaveLength(1);
+  const [, major] = /^node:(\d+)\.\d+\.\d+-alpine\d+\.\d+$/.exec(defaults[0]!) ?? [];
   expect(major).toBeDefined();
   expect(Number(major) % 2).toBe(0); // even majors are the LTS lines
+  // The ARG comes before the first FROM (so FROM can use it), and every stage starts from it.
+  expect(instructions.findIndex((l) => l.startsWith('ARG NODE_IMAGE='))).toBeLessThan(instructions.findIndex((l) => l.startsWith('FROM ')));
+  const bases = args('FROM').map((a) => a.split(/\s+/)[0]);
+  expect(bases.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(bases)).toEqual(new Set(['${NODE_IMAGE}']));
 });
 
 test('the runtime starts node directly (exec form) on the compiled entry point', () => {
