@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  ExternalTrafficPolicy, LoadBalancedService, LoadBalancedServiceProps, METALLB_IPS_ANNOTATION, METALLB_POOL_ANNOTATION,
+  ExternalTrafficPolicy, LoadBalancedService, LoadBalancedServiceProps,
 } from '../lib/load-balanced-service';
 import { resolveWorkload, secureDeployment } from '../lib/secure-deployment';
 import { errorOf, find, selects, synth } from './util';
@@ -48,10 +48,17 @@ describe('props', () => {
     expect(s.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 8081 }]);
   });
   test('loadBalancerIP becomes the MetalLB annotation', () => {
-    expect(spec({ loadBalancerIP: '192.168.1.240' }).metadata.annotations).toEqual({ [METALLB_IPS_ANNOTATION]: '192.168.1.240' });
+    // MetalLB v0.13.x (microk8s's add-on) reads only metallb.universe.tf/*; v0.14.9+ reads metallb.io/* first.
+    expect(spec({ loadBalancerIP: '192.168.1.240' }).metadata.annotations).toEqual({
+      'metallb.universe.tf/loadBalancerIPs': '192.168.1.240',
+      'metallb.io/loadBalancerIPs': '192.168.1.240',
+    });
   });
   test('addressPool becomes the MetalLB annotation', () => {
-    expect(spec({ addressPool: 'lab' }).metadata.annotations).toEqual({ [METALLB_POOL_ANNOTATION]: 'lab' });
+    expect(spec({ addressPool: 'lab' }).metadata.annotations).toEqual({
+      'metallb.universe.tf/address-pool': 'lab',
+      'metallb.io/address-pool': 'lab',
+    });
   });
   test('externalTrafficPolicy', () => {
     expect(spec({ externalTrafficPolicy: ExternalTrafficPolicy.LOCAL }).spec.externalTrafficPolicy).toBe('Local');
@@ -63,7 +70,11 @@ describe('props', () => {
   test('extra annotations merge with MetalLB ones', () => {
     const a = spec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' }, loadBalancerIP: '10.1.2.3' })
       .metadata.annotations;
-    expect(a).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', [METALLB_IPS_ANNOTATION]: '10.1.2.3' });
+    expect(a).toEqual({
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
+      'metallb.universe.tf/loadBalancerIPs': '10.1.2.3',
+      'metallb.io/loadBalancerIPs': '10.1.2.3',
+    });
   });
   test('labels', () => {
     expect(spec({ labels: { team: 'maths' } }).metadata.labels).toEqual({ team: 'maths' });
@@ -81,8 +92,10 @@ describe('validation errors', () => {
     ['source range', { loadBalancerSourceRanges: ['10.0.0.0/8', '10.0.0.1'] }, /invalid loadBalancerSourceRanges\[1\] "10.0.0.1": must be a CIDR block/],
     ['externalTrafficPolicy', { externalTrafficPolicy: 'Nearest' as ExternalTrafficPolicy }, /invalid externalTrafficPolicy "Nearest": must be one of Cluster, Local/],
     ['annotation key', { annotations: { 'bad key': 'x' } }, /invalid annotations\["bad key"\] "x"/],
-    ['IP twice', { loadBalancerIP: '10.0.0.1', annotations: { [METALLB_IPS_ANNOTATION]: '10.0.0.2' } }, /set the address either with loadBalancerIP or with the metallb.io\/loadBalancerIPs annotation, not both/],
-    ['pool twice', { addressPool: 'a', annotations: { [METALLB_POOL_ANNOTATION]: 'b' } }, /set the pool either with addressPool or with the metallb.io\/address-pool annotation, not both/],
+    ['IP twice', { loadBalancerIP: '10.0.0.1', annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.2' } }, /set the address either with loadBalancerIP or with the metallb.io\/loadBalancerIPs annotation, not both/],
+    ['IP twice (old prefix)', { loadBalancerIP: '10.0.0.1', annotations: { 'metallb.universe.tf/loadBalancerIPs': '10.0.0.2' } }, /set the address either with loadBalancerIP or with the metallb.universe.tf\/loadBalancerIPs annotation, not both/],
+    ['pool twice', { addressPool: 'a', annotations: { 'metallb.io/address-pool': 'b' } }, /set the pool either with addressPool or with the metallb.io\/address-pool annotation, not both/],
+    ['pool twice (old prefix)', { addressPool: 'a', annotations: { 'metallb.universe.tf/address-pool': 'b' } }, /set the pool either with addressPool or with the metallb.universe.tf\/address-pool annotation, not both/],
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { target: target(scope), targetPort: 8080, ...props }))).toMatch(message);
   });

@@ -1,7 +1,7 @@
 import { App, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
-  LoadBalancedService, METALLB_IPS_ANNOTATION, NumberCrunchApp, NumberCrunchChart, NumberCrunchChartProps, ReverseProxy,
+  LoadBalancedService, NumberCrunchApp, NumberCrunchChart, NumberCrunchChartProps, ReverseProxy,
 } from '../lib';
 import { Manifest, find, selects } from './util';
 
@@ -143,7 +143,10 @@ describe('chart props', () => {
     const lb = find(objects, 'Service', 'edge');
     expect(lb.metadata.labels!['app.kubernetes.io/name']).toBe('edge');
     expect(lb.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080 });
-    expect(lb.metadata.annotations).toEqual({ [METALLB_IPS_ANNOTATION]: '192.168.1.240' });
+    expect(lb.metadata.annotations).toEqual({
+      'metallb.universe.tf/loadBalancerIPs': '192.168.1.240',
+      'metallb.io/loadBalancerIPs': '192.168.1.240',
+    });
   });
   test('proxy options reach the proxy', () => {
     const { objects } = synthChart({ proxy: { replicas: 2, port: 9000 } });

@@ -15,10 +15,16 @@ export enum ExternalTrafficPolicy {
 /** Port the load balancer listens on by default (the tutorial's `curl http://<LB-IP>:8080/...`). */
 export const DEFAULT_LOAD_BALANCER_PORT = 8080;
 
-/** MetalLB annotation requesting specific addresses. */
-export const METALLB_IPS_ANNOTATION = 'metallb.io/loadBalancerIPs';
-/** MetalLB annotation choosing an address pool. */
-export const METALLB_POOL_ANNOTATION = 'metallb.io/address-pool';
+/**
+ * MetalLB's annotations for the props that become annotations, under both prefixes MetalLB has used, with the same
+ * value. MetalLB up to v0.14.8 (microk8s's `metallb` add-on ships v0.13.x) reads only `metallb.universe.tf/*`;
+ * v0.14.9 and later read `metallb.io/*` first and still honour `metallb.universe.tf/*` as deprecated (with a warning
+ * event). Writing both works on every release and keeps working once the old prefix is removed.
+ */
+const METALLB_ANNOTATIONS = {
+  loadBalancerIP: ['metallb.universe.tf/loadBalancerIPs', 'metallb.io/loadBalancerIPs'],
+  addressPool: ['metallb.universe.tf/address-pool', 'metallb.io/address-pool'],
+} as const;
 
 /** Options of a LoadBalancer Service that do not depend on what it fronts (also the chart's `loadBalancer` prop). */
 export interface LoadBalancerOptions {
@@ -26,9 +32,9 @@ export interface LoadBalancerOptions {
   readonly name?: string;
   /** Port the load balancer listens on. @default 8080 */
   readonly port?: number;
-  /** Address to request from MetalLB (`metallb.io/loadBalancerIPs`). @default - the next free address of the pool */
+  /** Address to request from MetalLB (annotation `loadBalancerIPs`, under both MetalLB prefixes). @default - the next free address of the pool */
   readonly loadBalancerIP?: string;
-  /** MetalLB address pool (`metallb.io/address-pool`). @default - MetalLB's default pool */
+  /** MetalLB address pool (annotation `address-pool`, under both MetalLB prefixes). @default - MetalLB's default pool */
   readonly addressPool?: string;
   /** How external traffic reaches the pods. @default ExternalTrafficPolicy.CLUSTER */
   readonly externalTrafficPolicy?: ExternalTrafficPolicy;
@@ -70,16 +76,18 @@ export class LoadBalancedService extends Construct {
     const annotations: Record<string, string> = { ...extra };
     // Props that become MetalLB annotations: each may be set one way only.
     const metallb = [
-      { prop: 'loadBalancerIP', value: props.loadBalancerIP, annotation: METALLB_IPS_ANNOTATION, what: 'address', check: checkIp },
-      { prop: 'addressPool', value: props.addressPool, annotation: METALLB_POOL_ANNOTATION, what: 'pool', check: checkName },
+      { prop: 'loadBalancerIP', value: props.loadBalancerIP, what: 'address', check: checkIp },
+      { prop: 'addressPool', value: props.addressPool, what: 'pool', check: checkName },
     ] as const;
-    for (const { prop, value, annotation, what, check } of metallb) {
+    for (const { prop, value, what, check } of metallb) {
       if (value === undefined) continue;
       check(this, prop, value);
-      if (annotation in extra) {
-        invalid(this, 'annotations', extra, `set the ${what} either with ${prop} or with the ${annotation} annotation, not both`);
+      const keys = METALLB_ANNOTATIONS[prop];
+      const clash = keys.find((key) => key in extra);
+      if (clash !== undefined) {
+        invalid(this, 'annotations', extra, `set the ${what} either with ${prop} or with the ${clash} annotation, not both`);
       }
-      annotations[annotation] = value;
+      for (const key of keys) annotations[key] = value;
     }
     for (const [key, value] of Object.entries(extra)) {
       if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key) || typeof value !== 'string') {
