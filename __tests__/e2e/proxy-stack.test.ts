@@ -35,14 +35,15 @@ if (unavailable) {
   });
 
   test('/square-root/4 through the proxy', async () => {
-    expect(await httpGet(stack.proxyUrl('/square-root/4'))).toMatchObject({ status: 200, body: '{"InputNumber":4,"SquareRoot":2}' });
+    expect(await httpGet(stack.proxyUrl('/square-root/4'))).toMatchObject({ status: 200, body: '{"InputNumber":4,"SquareRoot":2}\n' });
   });
 
   test.each([
     '/square-root/4', '/square-root/2.25', '/square-root/0', '/square-root/1e6', '/square-root/%34', '/square-root/2',
     '/square-root/1.7976931348623157e308', '/square-root/-4', '/square-root/abc', '/square-root/', '/square-root/NaN',
     '/square-root/Infinity', '/square-root/1e999', `/square-root/${'9'.repeat(100)}`, '/square-root/%2D4',
-    '/square-root/4/extra', '/nope', '/healthz', '/readyz', '/square-root/4?x=1',
+    '/square-root/4/extra', '/nope', '/healthz', '/readyz', '/square-root/4?x=1', '/cube-root/-8', '/cube-root/2',
+    '/cube-root/NaN', '/cube-root/',
   ])('%s: the proxy answers exactly what the service answers', async (path) => {
     const direct = await httpGet(stack.directUrl(path));
     const proxied = await httpGet(stack.proxyUrl(path));
@@ -71,7 +72,7 @@ if (unavailable) {
     } finally {
       await stack.startService();
     }
-    expect(await httpGet(stack.proxyUrl('/square-root/9'))).toMatchObject({ status: 200, body: '{"InputNumber":9,"SquareRoot":3}' });
+    expect(await httpGet(stack.proxyUrl('/square-root/9'))).toMatchObject({ status: 200, body: '{"InputNumber":9,"SquareRoot":3}\n' });
   }, 30_000);
 }
 

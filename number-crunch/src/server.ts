@@ -1,8 +1,9 @@
 import { createServer, IncomingMessage, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
+import { FastConnection, FastPathOwner } from './fast-path';
 import { Duplex } from 'node:stream';
 import { LIVENESS_PATH, READINESS_PATH, SILENT_CONNECTION_GRACE_MS } from './contract';
-import { Answer, errorBody, SQUARE_ROOT_PREFIX, squareRoot } from './square-root';
+import { Answer, CUBE_ROOT_PREFIX, cubeRoot, ENDPOINTS_HINT, errorBody, SQUARE_ROOT_PREFIX, squareRoot } from './roots';
 
 /** Options of `NumberCrunchServer`. */
 export interface ServerOptions {
@@ -12,6 +13,11 @@ export interface ServerOptions {
   readonly host?: string;
   /** Longest wait, after shutdown starts, for in-flight requests before the remaining connections are closed. */
   readonly drainTimeoutMs: number;
+  /**
+   * Answer plain GET and HEAD requests without node:http (see fast-path.ts); anything else still goes to node:http.
+   * @default true
+   */
+  readonly fastPath?: boolean;
 }
 
 /** An answer as sent: extra headers (name, value pairs) and whether the connection closes after it. */
@@ -22,6 +28,7 @@ interface Reply extends Answer {
 
 const ALLOWED_METHODS = 'GET, HEAD';
 const SQUARE_ROOT_PATH = SQUARE_ROOT_PREFIX.slice(0, -1);
+const CUBE_ROOT_PATH = CUBE_ROOT_PREFIX.slice(0, -1);
 // Longer than nginx's upstream keepalive_timeout (60 s), so nginx, not this server, closes idle upstream
 // connections: a connection closed by the server just as nginx reuses it would cost a 502.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -32,9 +39,10 @@ const MAX_TEXT_IN_ERROR = 100;
 // too). Not never: nothing else would ever close it, and an open connection holds up the shutdown.
 const CLOSE_LINGER_MS = 500;
 
-const HEALTHY: Reply = { status: 200, body: JSON.stringify({ status: 'ok' }) };
-const READY: Reply = { status: 200, body: JSON.stringify({ status: 'ready' }) };
-const DRAINING: Reply = { status: 503, body: JSON.stringify({ status: 'shutting down' }) };
+// Every body ends with a newline, as the Go service's JSON encoder ended them.
+const HEALTHY: Reply = { status: 200, body: '{"status":"ok"}\n' };
+const READY: Reply = { status: 200, body: '{"status":"ready"}\n' };
+const DRAINING: Reply = { status: 503, body: '{"status":"shutting down"}\n' };
 // Node would send this 400 itself, with an empty body; the server checks the Host header instead (see hostMissing).
 const MISSING_HOST: Reply = {
   status: 400, body: errorBody('missing Host header: HTTP/1.1 requests must have one'), close: true,
@@ -46,11 +54,14 @@ function quoted(text: string): string {
 }
 
 function notFound(path: string): Reply {
-  return { status: 404, body: errorBody(`no such path ${quoted(path)}: use ${SQUARE_ROOT_PREFIX}<number>`) };
+  return {
+    status: 404,
+    body: errorBody(`no such path ${quoted(path)}: use ${ENDPOINTS_HINT} (probes: ${LIVENESS_PATH}, ${READINESS_PATH})`),
+  };
 }
 
 function methodNotAllowed(method: string | undefined): Reply {
-  const body = errorBody(`method ${method} not allowed: use ${ALLOWED_METHODS}`);
+  const body = errorBody(`method ${method} not allowed: use ${ALLOWED_METHODS} on ${ENDPOINTS_HINT}, ${LIVENESS_PATH} or ${READINESS_PATH}`);
   return { status: 405, body, headers: ['Allow', ALLOWED_METHODS] };
 }
 
@@ -136,25 +147,38 @@ export function requestPath(target: string): string {
 }
 
 /**
- * The number-crunch HTTP server: `GET /square-root/<n>`, health endpoints, and a graceful shutdown that turns
+ * The number-crunch HTTP server: `GET /square-root/<n>` and `GET /cube-root/<n>`, health endpoints, and a graceful shutdown that turns
  * readiness to 503, stops accepting, lets in-flight requests finish and closes keep-alive connections. Every 4xx,
  * including those Node would send itself (no Host header, an unknown Expect, CONNECT, unparsable requests), has a JSON
  * `{"error": ...}` body.
  */
-export class NumberCrunchServer {
+export class NumberCrunchServer implements FastPathOwner {
   private readonly server: Server;
-  // Every open connection, for shutdown: Node's own list leaves out connections taken over by a 'connect' handler.
+  // Every open connection, for shutdown: Node's own list leaves out connections taken over by a 'connect' handler and
+  // those the fast path serves.
   private readonly sockets = new Set<Socket>();
-  private draining = false;
+  private readonly fastConnections = new Set<FastConnection>();
+  // node:http's own handler of new connections: the fast path gives it the connections it does not serve.
+  private readonly httpConnection: (socket: Socket) => void;
+  private isDraining = false;
   private closed?: Promise<void>;
 
   constructor(private readonly options: ServerOptions) {
     this.server = createServer({ requireHostHeader: false }, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+    const [httpConnection] = this.server.listeners('connection') as Array<(socket: Socket) => void>;
+    this.httpConnection = httpConnection;
+    const fastPath = options.fastPath ?? true;
+    if (fastPath) this.server.off('connection', httpConnection);
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      if (fastPath) {
+        const connection = new FastConnection(socket, this, KEEP_ALIVE_TIMEOUT_MS);
+        this.fastConnections.add(connection);
+        socket.once('close', () => this.fastConnections.delete(connection));
+      }
     });
     this.server.on('clientError', clientError);
     // Without a 'connect' listener Node drops a CONNECT request's connection without an answer.
@@ -166,7 +190,18 @@ export class NumberCrunchServer {
 
   /** True until shutdown starts. */
   get ready(): boolean {
-    return !this.draining;
+    return !this.isDraining;
+  }
+
+  /** True once shutdown has started (every answer then closes its connection). */
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** Gives a connection the fast path does not serve to node:http, with the bytes read but not yet answered. */
+  handOver(socket: Socket, rest: Buffer): void {
+    this.httpConnection.call(this.server, socket);
+    if (rest.length > 0) socket.emit('data', rest);
   }
 
   /**
@@ -186,7 +221,7 @@ export class NumberCrunchServer {
    */
   shutdown(): Promise<void> {
     if (!this.closed) {
-      this.draining = true;
+      this.isDraining = true;
       this.closed = new Promise((resolve) => {
         const { drainTimeoutMs } = this.options;
         const timers = [
@@ -199,6 +234,7 @@ export class NumberCrunchServer {
           resolve();
         });
         this.server.closeIdleConnections();
+        for (const connection of this.fastConnections) if (connection.idle) connection.close();
       });
     }
     return this.closed;
@@ -224,30 +260,36 @@ export class NumberCrunchServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    if (hostMissing(req)) {
-      this.send(res, MISSING_HOST);
-      return;
-    }
-    const path = requestPath(req.url ?? '/');
+    this.send(res, hostMissing(req) ? MISSING_HOST : this.answer(req.method ?? '', req.url ?? '/'));
+  }
+
+  /** The answer to `method` on the request target `target`: one routing for node:http and the fast path. */
+  answer(method: string, target: string): Reply {
+    const path = requestPath(target);
     let answer: Reply;
     if (path.startsWith(SQUARE_ROOT_PREFIX)) {
       const segment = path.slice(SQUARE_ROOT_PREFIX.length);
-      answer = segment.includes('/') ? notFound(path) : allowed(req.method) ?? squareRoot(segment);
+      answer = segment.includes('/') ? notFound(path) : allowed(method) ?? squareRoot(segment);
+    } else if (path.startsWith(CUBE_ROOT_PREFIX)) {
+      const segment = path.slice(CUBE_ROOT_PREFIX.length);
+      answer = segment.includes('/') ? notFound(path) : allowed(method) ?? cubeRoot(segment);
     } else if (path === SQUARE_ROOT_PATH) {
-      answer = allowed(req.method) ?? squareRoot('');
+      answer = allowed(method) ?? squareRoot('');
+    } else if (path === CUBE_ROOT_PATH) {
+      answer = allowed(method) ?? cubeRoot('');
     } else if (path === LIVENESS_PATH) {
-      answer = allowed(req.method) ?? HEALTHY;
+      answer = allowed(method) ?? HEALTHY;
     } else if (path === READINESS_PATH) {
-      answer = allowed(req.method) ?? (this.draining ? DRAINING : READY);
+      answer = allowed(method) ?? (this.isDraining ? DRAINING : READY);
     } else {
       answer = notFound(path);
     }
-    this.send(res, answer);
+    return answer;
   }
 
   private send(res: ServerResponse, answer: Reply): void {
     // While draining, every response closes its connection, so nothing stays open once in-flight work is done.
-    res.writeHead(answer.status, headerList(answer, answer.close === true || this.draining));
+    res.writeHead(answer.status, headerList(answer, answer.close === true || this.isDraining));
     res.end(answer.body); // Node leaves the body out for HEAD.
   }
 }

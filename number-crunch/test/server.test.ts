@@ -20,7 +20,7 @@ afterAll(async () => {
 const get = (path: string, method = 'GET') => httpRequest(port, path, method, agent);
 const expectServing = async () => {
   const ok = await get('/square-root/9');
-  expect([ok.status, ok.body]).toEqual([200, '{"InputNumber":9,"SquareRoot":3}']);
+  expect([ok.status, ok.body]).toEqual([200, '{"InputNumber":9,"SquareRoot":3}\n']);
 };
 /** Sends raw bytes and checks that the answer is a `status` with a JSON error matching `message`, then a close. */
 const expectJsonErrorAndClose = async (bytes: string, status: number, message: RegExp): Promise<Reply> => {
@@ -52,28 +52,44 @@ describe('valid numbers', () => {
   });
 
   test('the exact original body for 4', async () => {
-    expect((await get('/square-root/4')).body).toBe('{"InputNumber":4,"SquareRoot":2}');
+    expect((await get('/square-root/4')).body).toBe('{"InputNumber":4,"SquareRoot":2}\n');
   });
 
   // The exact text, not only the value: clients of the Go service got encoding/json's float64 text, the shortest that
   // reads back as the same float64, in exponent form below 1e-6 and from 1e21 up, with "e-7" (not Go's "e-07") and
   // "e+21". These bodies are the spec, written out by hand from that rule; they are not computed by the code under test.
   test.each([
-    ['1e-7', '{"InputNumber":1e-7,"SquareRoot":0.00031622776601683794}'],
-    ['9.99e-7', '{"InputNumber":9.99e-7,"SquareRoot":0.0009994998749374609}'],
-    ['0.000001', '{"InputNumber":0.000001,"SquareRoot":0.001}'],
-    ['0.1', '{"InputNumber":0.1,"SquareRoot":0.31622776601683794}'],
-    ['2.25', '{"InputNumber":2.25,"SquareRoot":1.5}'],
-    ['1e20', '{"InputNumber":100000000000000000000,"SquareRoot":10000000000}'],
-    ['1e21', '{"InputNumber":1e+21,"SquareRoot":31622776601.683792}'],
-    ['1e300', '{"InputNumber":1e+300,"SquareRoot":1e+150}'],
-    ['5e-324', '{"InputNumber":5e-324,"SquareRoot":2.2227587494850775e-162}'],
+    ['1e-7', '{"InputNumber":1e-7,"SquareRoot":0.00031622776601683794}\n'],
+    ['9.99e-7', '{"InputNumber":9.99e-7,"SquareRoot":0.0009994998749374609}\n'],
+    ['0.000001', '{"InputNumber":0.000001,"SquareRoot":0.001}\n'],
+    ['0.1', '{"InputNumber":0.1,"SquareRoot":0.31622776601683794}\n'],
+    ['2.25', '{"InputNumber":2.25,"SquareRoot":1.5}\n'],
+    ['1e20', '{"InputNumber":100000000000000000000,"SquareRoot":10000000000}\n'],
+    ['1e21', '{"InputNumber":1e+21,"SquareRoot":31622776601.683792}\n'],
+    ['1e300', '{"InputNumber":1e+300,"SquareRoot":1e+150}\n'],
+    ['5e-324', '{"InputNumber":5e-324,"SquareRoot":2.2227587494850775e-162}\n'],
   ])('/square-root/%s has the exact body of the Go service', async (text, body) => {
     expect((await get(`/square-root/${text}`)).body).toBe(body);
   });
 
+  test.each([
+    ['8', '{"InputNumber":8,"CubeRoot":2}\n'],
+    ['-8', '{"InputNumber":-8,"CubeRoot":-2}\n'],
+    ['%2D27', '{"InputNumber":-27,"CubeRoot":-3}\n'],
+    ['2', '{"InputNumber":2,"CubeRoot":1.2599210498948732}\n'],
+    ['1e-9?x=1', '{"InputNumber":1e-9,"CubeRoot":0.001}\n'],
+  ])('/cube-root/%s has the exact body of the Go service', async (text, body) => {
+    const reply = await get(`/cube-root/${text}`);
+    expect([reply.status, reply.headers['content-type'], reply.body]).toEqual([200, 'application/json', body]);
+  });
+
+  test('HEAD /cube-root answers like GET without a body', async () => {
+    const reply = await get('/cube-root/-8', 'HEAD');
+    expect([reply.status, reply.body, reply.headers['content-length']]).toEqual([200, '', '33']);
+  });
+
   test('a query string is ignored', async () => {
-    expect((await get('/square-root/4?pretty=1')).body).toBe('{"InputNumber":4,"SquareRoot":2}');
+    expect((await get('/square-root/4?pretty=1')).body).toBe('{"InputNumber":4,"SquareRoot":2}\n');
   });
 });
 
@@ -116,14 +132,30 @@ describe('bad inputs get a 400 JSON error and the server keeps serving', () => {
     const reply = await get('/square-root');
     expect([reply.status, JSON.parse(reply.body).error]).toEqual([400, expect.stringMatching(/missing number/)]);
   });
+
+  test.each<[string, RegExp]>([
+    ['', /^missing number: use \/cube-root\/<number>/], ['NaN', /not a finite number/], ['-Infinity', /not a finite number/],
+    ['1e999', /out of range/], ['-1e999', /out of range/], ['abc', /not a number/], ['%ZZ', /malformed percent-encoding/],
+  ])('/cube-root/%s', async (text, message) => {
+    const reply = await get(`/cube-root/${text}`);
+    expect([reply.status, reply.headers['content-type']]).toEqual([400, 'application/json']);
+    expect(reply.body.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(reply.body).error).toMatch(message);
+    await expectServing();
+  });
+
+  test('/cube-root without a number', async () => {
+    const reply = await get('/cube-root');
+    expect([reply.status, JSON.parse(reply.body).error]).toEqual([400, expect.stringMatching(/^missing number: use \/cube-root\//)]);
+  });
 });
 
 describe('paths and methods', () => {
-  test.each(['/', '/square-root/4/extra', '/squareroot/4', '/SQUARE-ROOT/4', '/favicon.ico'])('%s is 404 JSON', async (path) => {
+  test.each(['/', '/square-root/4/extra', '/cube-root/8/extra', '/squareroot/4', '/SQUARE-ROOT/4', '/cube-root8', '/favicon.ico'])('%s is 404 JSON naming both endpoints', async (path) => {
     const reply = await get(path);
     expect(reply.status).toBe(404);
     expect(reply.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(reply.body).error).toMatch(/no such path/);
+    expect(JSON.parse(reply.body).error).toBe(`no such path ${JSON.stringify(path)}: use /square-root/<number> or /cube-root/<number> (probes: /healthz, /readyz)`);
     await expectServing();
   });
 
@@ -134,11 +166,11 @@ describe('paths and methods', () => {
   });
 
   test.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('%s is 405 with Allow', async (method) => {
-    for (const path of ['/square-root/4', LIVENESS_PATH]) {
+    for (const path of ['/square-root/4', '/cube-root/8', LIVENESS_PATH, READINESS_PATH]) {
       const reply = await get(path, method);
       expect(reply.status).toBe(405);
       expect(reply.headers.allow).toBe('GET, HEAD');
-      expect(JSON.parse(reply.body).error).toMatch(new RegExp(`method ${method} not allowed`));
+      expect(JSON.parse(reply.body).error).toBe(`method ${method} not allowed: use GET, HEAD on /square-root/<number> or /cube-root/<number>, /healthz or /readyz`);
     }
     await expectServing();
   });
@@ -155,12 +187,12 @@ describe('paths and methods', () => {
     const reply = await get('/square-root/4', 'HEAD');
     expect(reply.status).toBe(200);
     expect(reply.body).toBe('');
-    expect(reply.headers['content-length']).toBe(String('{"InputNumber":4,"SquareRoot":2}'.length));
+    expect(reply.headers['content-length']).toBe(String('{"InputNumber":4,"SquareRoot":2}\n'.length));
   });
 
   test('health endpoints', async () => {
-    expect(await get(LIVENESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-    expect(await get(READINESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ready"}' });
+    expect(await get(LIVENESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ok"}\n' });
+    expect(await get(READINESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ready"}\n' });
     expect(server.ready).toBe(true);
   });
 });
@@ -184,7 +216,7 @@ describe('malformed HTTP does not crash the server', () => {
 
   test('HTTP/1.0 needs no Host header', async () => {
     const reply = parseRawResponse(await rawExchange(port, 'GET /square-root/4 HTTP/1.0\r\n\r\n'));
-    expect([reply.status, reply.body]).toEqual([200, '{"InputNumber":4,"SquareRoot":2}']);
+    expect([reply.status, reply.body]).toEqual([200, '{"InputNumber":4,"SquareRoot":2}\n']);
   });
 
   test('an Expect header other than 100-continue gets 417 JSON naming it, and a closed connection', async () => {
@@ -197,13 +229,13 @@ describe('malformed HTTP does not crash the server', () => {
     const reply = await rawExchange(port,
       'GET /square-root/4 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
-    expect(reply.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
+    expect(reply.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n')).toBe(true);
   });
 
   test('absolute-form request targets are routed by their path', async () => {
     const reply = await rawExchange(port, 'GET http://number-crunch/square-root/4?x=1 HTTP/1.1\r\nHost: number-crunch\r\nConnection: close\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(reply.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
+    expect(reply.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n')).toBe(true);
   });
 
   test('OPTIONS * is answered, not crashed on', async () => {
@@ -253,7 +285,7 @@ describe('bind address', () => {
       const address = await everywhere.listen();
       expect(['::', '0.0.0.0']).toContain(address.address);
       const reply = await httpRequest(address.port, '/square-root/4');
-      expect([reply.status, reply.body]).toEqual([200, '{"InputNumber":4,"SquareRoot":2}']);
+      expect([reply.status, reply.body]).toEqual([200, '{"InputNumber":4,"SquareRoot":2}\n']);
     } finally {
       await everywhere.shutdown();
     }

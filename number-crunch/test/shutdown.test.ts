@@ -55,7 +55,7 @@ test('SIGTERM: in-flight requests complete, readiness is 503, new connections ar
   const answer = await inFlight.finish();
   expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   expect(answer).toMatch(/\r\nConnection: close\r\n/i);
-  expect(answer.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
+  expect(answer.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n')).toBe(true);
 
   const ready = await readiness.finish();
   expect(ready).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
@@ -122,7 +122,7 @@ test('a request sent during the grace on a connection opened before SIGTERM is s
   const answer = await late.closed;
   expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   expect(answer).toMatch(/\r\nConnection: close\r\n/i);
-  expect(answer.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}')).toBe(true);
+  expect(answer.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n')).toBe(true);
   expect(await service.exited).toBe(0);
 });
 

@@ -1,13 +1,24 @@
 /**
- * The service's logic as pure functions: parse the number in the path, answer with its square root or with a
+ * The service's logic as pure functions: parse the number in the path, answer with its square or cube root or with a
  * 4xx explaining what was wrong. No I/O here, so all of it is tested without a server.
+ *
+ * Bodies are byte for byte what the original Go service sent for every number it answered: Go's `encoding/json`
+ * Encoder writes a float64 as the shortest text that reads back as the same double (exponent form below 1e-6 and from
+ * 1e21 up, `1e-7` and `1e+21`), which is JavaScript's number-to-string, and ends the body with a newline.
  */
+import { goCbrt } from './cbrt';
 
 /** Longest number text accepted; longer input gets 400 instead of being parsed. */
 export const MAX_INPUT_LENGTH = 64;
 
 /** Path prefix of the square-root endpoint. */
 export const SQUARE_ROOT_PREFIX = '/square-root/';
+
+/** Path prefix of the cube-root endpoint. */
+export const CUBE_ROOT_PREFIX = '/cube-root/';
+
+/** The endpoints as error messages name them. */
+export const ENDPOINTS_HINT = `${SQUARE_ROOT_PREFIX}<number> or ${CUBE_ROOT_PREFIX}<number>`;
 
 /** An HTTP answer: status code and JSON body text. */
 export interface Answer {
@@ -89,18 +100,18 @@ function fail(error: string): Parsed {
  * Parses the number text of a request (already percent-decoded).
  *
  * Accepts exactly what Go's `strconv.ParseFloat(s, 64)` accepts (the original service's parser), provided the result
- * is a finite, non-negative number:
+ * is a finite number (the square root refuses negative ones itself):
  * - decimal: optional sign, digits with an optional point (`4`, `+4`, `2.25`, `.5`, `5.`, `007`), optional exponent
  *   (`1e2`, `2.5E-3`);
  * - hexadecimal: `0x` mantissa with a mandatory binary exponent (`0x1.8p1` = 3, `0x10p0` = 16; `0x10` is refused);
  * - underscores between digits, as in Go literals (`1_000`, `0x_1p4`);
  * - results below the smallest float64 become 0, as in Go; `-0` (and any negative zero) is answered as 0.
  * Refused, with the reason: empty text, more than MAX_INPUT_LENGTH characters, NaN and Inf/Infinity (any case or
- * sign), negative numbers, values that overflow float64 (`1e999`), and everything else Go rejects (spaces, commas,
- * `1e`, `0x`, ...).
+ * sign), values that overflow float64 (`1e999`), and everything else Go rejects (spaces, commas, `1e`, `0x`, ...).
+ * `prefix` is the endpoint's path prefix, for the message about a missing number.
  */
-export function parseNumber(text: string): Parsed {
-  if (text.length === 0) return fail('missing number: use /square-root/<number>, e.g. /square-root/4');
+export function parseNumber(text: string, prefix = SQUARE_ROOT_PREFIX): Parsed {
+  if (text.length === 0) return fail(`missing number: use ${prefix}<number>, e.g. ${prefix}8`);
   if (text.length > MAX_INPUT_LENGTH) {
     return fail(`number too long: ${text.length} characters, at most ${MAX_INPUT_LENGTH} are accepted`);
   }
@@ -121,28 +132,54 @@ export function parseNumber(text: string): Parsed {
     value = parseHexFloat(hex);
   }
   if (!Number.isFinite(value)) return fail(`"${text}" is out of range: the largest accepted number is about 1.8e308`);
-  if (value < 0) return fail(`"${text}" is negative: the square root is defined here for numbers >= 0 only`);
   return { ok: true, value: value === 0 ? 0 : value }; // -0 counts as 0
 }
 
-/** JSON body of an error answer. */
+/** JSON body of an error answer, with the newline Go's JSON encoder ends every body with. */
 export function errorBody(error: string): string {
-  return JSON.stringify({ error });
+  return `${JSON.stringify({ error })}\n`;
+}
+
+/**
+ * The JSON text of a finite number as Go's encoding/json writes a float64: JavaScript's shortest round-trip text
+ * (ECMAScript Number::toString) is the same digits with the same switch to exponent form (below 1e-6, from 1e21 up).
+ */
+function goJsonNumber(value: number): string {
+  return `${value}`;
+}
+
+/** The number in a raw (still percent-encoded) path segment, or the 400 answer saying what was wrong with it. */
+function readSegment(rawSegment: string, prefix: string): Parsed {
+  // Decoding is bounded: text this long is refused before and after decoding.
+  if (rawSegment.length > MAX_INPUT_LENGTH * 3) {
+    return fail(`number too long: at most ${MAX_INPUT_LENGTH} characters are accepted`);
+  }
+  let text = rawSegment;
+  if (rawSegment.includes('%')) {
+    try {
+      text = decodeURIComponent(rawSegment);
+    } catch {
+      return fail('malformed percent-encoding in the path');
+    }
+  }
+  return parseNumber(text, prefix);
 }
 
 /** The answer for the raw (still percent-encoded) path segment after `/square-root/`. */
 export function squareRoot(rawSegment: string): Answer {
-  // Decoding is bounded: text this long is refused before and after decoding.
-  if (rawSegment.length > MAX_INPUT_LENGTH * 3) {
-    return { status: 400, body: errorBody(`number too long: at most ${MAX_INPUT_LENGTH} characters are accepted`) };
-  }
-  let text: string;
-  try {
-    text = decodeURIComponent(rawSegment);
-  } catch {
-    return { status: 400, body: errorBody('malformed percent-encoding in the path') };
-  }
-  const parsed = parseNumber(text);
+  const parsed = readSegment(rawSegment, SQUARE_ROOT_PREFIX);
   if (!parsed.ok) return { status: 400, body: errorBody(parsed.error) };
-  return { status: 200, body: JSON.stringify({ InputNumber: parsed.value, SquareRoot: Math.sqrt(parsed.value) }) };
+  const { value } = parsed;
+  if (value < 0) {
+    return { status: 400, body: errorBody(`"${value}" is negative: the square root is defined here for numbers >= 0 only (the cube root takes any: ${CUBE_ROOT_PREFIX}${value})`) };
+  }
+  return { status: 200, body: `{"InputNumber":${goJsonNumber(value)},"SquareRoot":${goJsonNumber(Math.sqrt(value))}}\n` };
+}
+
+/** The answer for the raw (still percent-encoded) path segment after `/cube-root/`: Go's `math.Cbrt`, any sign. */
+export function cubeRoot(rawSegment: string): Answer {
+  const parsed = readSegment(rawSegment, CUBE_ROOT_PREFIX);
+  if (!parsed.ok) return { status: 400, body: errorBody(parsed.error) };
+  const { value } = parsed;
+  return { status: 200, body: `{"InputNumber":${goJsonNumber(value)},"CubeRoot":${goJsonNumber(goCbrt(value))}}\n` };
 }

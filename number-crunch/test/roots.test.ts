@@ -1,10 +1,11 @@
-import { MAX_INPUT_LENGTH, parseNumber, squareRoot } from '../src/square-root';
+import { cubeRoot, MAX_INPUT_LENGTH, parseNumber, squareRoot } from '../src/roots';
 
-describe('parseNumber accepts what Go strconv.ParseFloat accepted, when finite and non-negative', () => {
+describe('parseNumber accepts what Go strconv.ParseFloat accepted, when finite', () => {
   test.each<[string, number]>([
     ['4', 4], ['0', 0], ['2.25', 2.25], ['+4', 4], ['.5', 0.5], ['5.', 5], ['1e2', 100], ['1E2', 100], ['1e+2', 100],
     ['2.5e-3', 0.0025], ['007', 7], ['1_000', 1000], ['0x_1p4', 16], ['1e1_0', 1e10], ['-0', 0], ['0x10p0', 16], ['0x1.8p1', 3], ['0X.8P1', 1], ['1e-400', 0],
     ['179769313486231570000000000000000000000000000000000000000000', 1.7976931348623157e59],
+    ['-4', -4], ['-1e-300', -1e-300], ['-0x1p-1', -0.5], ['-8', -8],
   ])('%s -> %d', (text, value) => {
     expect(parseNumber(text)).toEqual({ ok: true, value });
   });
@@ -65,8 +66,6 @@ describe('parseNumber refuses, saying why', () => {
     ['0xp1', /is not a number/],
     ['e5', /is not a number/],
     ['.', /is not a number/],
-    ['-4', /"-4" is negative/],
-    ['-1e-300', /is negative/],
     ['NaN', /"NaN" is not a finite number/],
     ['inf', /not a finite number/],
     ['-Infinity', /not a finite number/],
@@ -75,7 +74,6 @@ describe('parseNumber refuses, saying why', () => {
     ['0x1.fffffffffffff8p1023', /out of range/],
     ['0x.1p1028', /out of range/],
     ['0x1p+18446744073709551616', /out of range/],
-    ['-0x1p-1', /is negative/],
     ['1'.repeat(MAX_INPUT_LENGTH + 1), /number too long: 65 characters, at most 64/],
   ])('%p', (text, message) => {
     const parsed = parseNumber(text);
@@ -85,19 +83,61 @@ describe('parseNumber refuses, saying why', () => {
 });
 
 describe('squareRoot answers with the original JSON shape or a JSON error', () => {
-  test('4', () => expect(squareRoot('4')).toEqual({ status: 200, body: '{"InputNumber":4,"SquareRoot":2}' }));
+  test('4', () => expect(squareRoot('4')).toEqual({ status: 200, body: '{"InputNumber":4,"SquareRoot":2}\n' }));
   test('2.25', () => expect(JSON.parse(squareRoot('2.25').body)).toEqual({ InputNumber: 2.25, SquareRoot: 1.5 }));
   test('2', () => expect(JSON.parse(squareRoot('2').body).SquareRoot).toBeCloseTo(Math.SQRT2, 15));
-  test('percent-encoded digits are decoded', () => expect(squareRoot('%34').body).toBe('{"InputNumber":4,"SquareRoot":2}'));
+  test('percent-encoded digits are decoded', () => expect(squareRoot('%34').body).toBe('{"InputNumber":4,"SquareRoot":2}\n'));
   test('malformed percent-encoding', () => {
-    expect(squareRoot('%E0%A4%A')).toEqual({ status: 400, body: '{"error":"malformed percent-encoding in the path"}' });
+    expect(squareRoot('%E0%A4%A')).toEqual({ status: 400, body: '{"error":"malformed percent-encoding in the path"}\n' });
   });
   test('overlong raw text is refused before decoding', () => {
     expect(squareRoot('%31'.repeat(1000)).status).toBe(400);
+  });
+  test('negative numbers are refused, naming the cube root, which takes them', () => {
+    for (const [text, shown] of [['-4', '-4'], ['-1e-300', '-1e-300'], ['-0x1p-1', '-0.5'], ['%2D4', '-4']]) {
+      const answer = squareRoot(text);
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body).error).toBe(`"${shown}" is negative: the square root is defined here for numbers >= 0 only (the cube root takes any: /cube-root/${shown})`);
+    }
+  });
+  test('a missing number names the endpoint', () => {
+    expect(squareRoot('')).toEqual({ status: 400, body: '{"error":"missing number: use /square-root/<number>, e.g. /square-root/8"}\n' });
+    expect(cubeRoot('')).toEqual({ status: 400, body: '{"error":"missing number: use /cube-root/<number>, e.g. /cube-root/8"}\n' });
   });
   test('errors are JSON with an error field', () => {
     const answer = squareRoot('-1');
     expect(answer.status).toBe(400);
     expect(Object.keys(JSON.parse(answer.body))).toEqual(['error']);
+  });
+});
+
+describe('cubeRoot answers with the original JSON shape or a JSON error', () => {
+  // Written out by hand: Go's encoding/json text of math.Cbrt's result, with the encoder's newline.
+  test.each([
+    ['8', '{"InputNumber":8,"CubeRoot":2}\n'],
+    ['-8', '{"InputNumber":-8,"CubeRoot":-2}\n'],
+    ['27', '{"InputNumber":27,"CubeRoot":3}\n'],
+    ['0', '{"InputNumber":0,"CubeRoot":0}\n'],
+    ['-0', '{"InputNumber":0,"CubeRoot":0}\n'],
+    ['1e-9', '{"InputNumber":1e-9,"CubeRoot":0.001}\n'],
+    ['1e300', '{"InputNumber":1e+300,"CubeRoot":1e+100}\n'],
+    ['0.001', '{"InputNumber":0.001,"CubeRoot":0.1}\n'],
+    ['2', '{"InputNumber":2,"CubeRoot":1.2599210498948732}\n'],
+    ['-1_000', '{"InputNumber":-1000,"CubeRoot":-10}\n'],
+    ['0x1p-1074', '{"InputNumber":5e-324,"CubeRoot":1.7031839360032603e-108}\n'],
+    ['%2D27', '{"InputNumber":-27,"CubeRoot":-3}\n'],
+  ])('/cube-root/%s', (text, body) => {
+    expect(cubeRoot(text)).toEqual({ status: 200, body });
+  });
+
+  test.each<[string, RegExp]>([
+    ['NaN', /"NaN" is not a finite number/], ['-Inf', /not a finite number/], ['1e999', /out of range/],
+    ['-1e999', /out of range/], ['abc', /is not a number/], ['%ZZ', /malformed percent-encoding/],
+    ['9'.repeat(65), /too long/],
+  ])('/cube-root/%s is refused', (text, message) => {
+    const answer = cubeRoot(text);
+    expect(answer.status).toBe(400);
+    expect(answer.body.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(answer.body).error).toMatch(message);
   });
 });

@@ -1,0 +1,3 @@
+module numbercrunch/bench/goreference
+
+go 1.19

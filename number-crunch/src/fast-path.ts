@@ -1,0 +1,158 @@
+import { STATUS_CODES } from 'node:http';
+import { Socket } from 'node:net';
+
+/** An answer as the server sends it. */
+export interface FastReply {
+  readonly status: number;
+  readonly body: string;
+  /** Extra headers as name, value pairs (never set for GET or HEAD, which are all the fast path serves). */
+  readonly headers?: readonly string[];
+  readonly close?: boolean;
+}
+
+/** What the fast path needs from the server it works for. */
+export interface FastPathOwner {
+  /** The answer to `method` on `target` (the request target, starting with `/`). */
+  answer(method: string, target: string): FastReply;
+  /** True once shutdown has started: every answer then closes its connection. */
+  readonly draining: boolean;
+  /** Gives the connection to node:http, with `rest` (bytes already read but not answered) as its first input. */
+  handOver(socket: Socket, rest: Buffer): void;
+}
+
+/**
+ * One complete request head of the only shape the fast path answers itself: GET or HEAD, an origin-form target of
+ * printable ASCII, HTTP/1.1, header lines of a token name, a colon and printable ASCII or tab, CRLF line ends.
+ * Everything node:http's parser (llhttp) would refuse falls outside this shape (checked on Node 20 and 24), so anything
+ * unusual goes to node:http and gets exactly the answer it got before. The pattern is linear: no line can end early.
+ */
+const REQUEST_HEAD = /(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1\r\n((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n)*)\r\n/y;
+/** Headers that change how a request is read or answered (a body, `Expect`, `Upgrade`, `Connection`): node:http's job. */
+const SPECIAL_HEADER = /(?:^|\n)(?:content-length|transfer-encoding|expect|upgrade|connection|te|trailer):/i;
+/** HTTP/1.1 requires a Host header; node:http path answers its absence with the JSON 400. */
+const HOST_HEADER = /(?:^|\n)host:/i;
+/** Longest request head answered here; node:http's limit is 16 KiB, and longer heads get its 431. */
+const MAX_HEAD_BYTES = 8192;
+
+// node:http's Date header, computed at most once a second.
+let dateText = '';
+let dateExpiresMs = 0;
+function httpDate(): string {
+  const now = Date.now();
+  if (now >= dateExpiresMs) {
+    dateText = new Date(now).toUTCString();
+    dateExpiresMs = now - (now % 1000) + 1000;
+  }
+  return dateText;
+}
+
+/**
+ * The response head node:http writes for an answer sent with `writeHead(status, [Content-Type, Content-Length, ...])`,
+ * byte for byte: the same header order, `Date`, then keep-alive or close. A test compares both on every kind of answer.
+ */
+function responseHead(reply: FastReply, length: number, close: boolean, keepAliveSeconds: number): string {
+  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n`;
+  const extra = reply.headers;
+  if (extra) for (let i = 0; i < extra.length; i += 2) head += `${extra[i]}: ${extra[i + 1]}\r\n`;
+  return close
+    ? `${head}Connection: close\r\nDate: ${httpDate()}\r\n\r\n`
+    : `${head}Date: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
+}
+
+/**
+ * Serves one connection without node:http for as long as its requests are plain GETs and HEADs that arrive whole:
+ * the request heads are matched in the bytes as read, the answers of one read are written in one write. The first
+ * time a read holds anything else (another method, a body, `Expect`, `Connection`, a malformed or unfinished request,
+ * HTTP/1.0), the connection and the unanswered bytes go to node:http for good, which answers exactly as it did
+ * before. Keep-alive, pipelining, back-pressure, the idle timeout and shutdown behave as with node:http.
+ */
+export class FastConnection {
+  private handedOver = false;
+  private closing = false;
+  private waitingForDrain = false;
+
+  constructor(private readonly socket: Socket, private readonly owner: FastPathOwner, private readonly keepAliveMs: number) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('timeout', this.onTimeout);
+    socket.setTimeout(keepAliveMs);
+  }
+
+  /** True while this connection has sent at least one byte and no request is waiting to be read or answered. */
+  get idle(): boolean {
+    return !this.handedOver && !this.waitingForDrain && this.socket.bytesRead > 0;
+  }
+
+  /** True until the connection was given to node:http. */
+  get fast(): boolean {
+    return !this.handedOver;
+  }
+
+  /** Closes an idle connection gracefully (pending answers are flushed first). */
+  close(): void {
+    this.closing = true;
+    this.socket.end();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closing) return; // answered with Connection: close; what follows is not read
+    const text = chunk.toString('latin1'); // one character per byte: string offsets are byte offsets
+    let pos = 0;
+    let out = '';
+    const keepAliveSeconds = Math.floor(this.keepAliveMs / 1000);
+    while (pos < text.length) {
+      REQUEST_HEAD.lastIndex = pos;
+      const m = REQUEST_HEAD.exec(text);
+      if (m === null || m[0].length > MAX_HEAD_BYTES || SPECIAL_HEADER.test(m[3]) || !HOST_HEADER.test(m[3])) break;
+      pos += m[0].length;
+      const method = m[1];
+      const reply = this.owner.answer(method, m[2]);
+      const close = reply.close === true || this.owner.draining;
+      const length = Buffer.byteLength(reply.body);
+      out += responseHead(reply, length, close, keepAliveSeconds);
+      if (method !== 'HEAD') out += reply.body;
+      if (close) {
+        this.closing = true;
+        break;
+      }
+    }
+    const flushed = out === '' || this.socket.write(out);
+    if (this.closing) {
+      this.socket.end();
+    } else if (pos < text.length) {
+      this.handOver(chunk.subarray(pos));
+    } else if (!flushed) {
+      // The client is not reading its answers: stop reading its requests until it does, as node:http does.
+      this.waitingForDrain = true;
+      this.socket.pause();
+      this.socket.once('drain', () => {
+        this.waitingForDrain = false;
+        this.socket.resume();
+      });
+    }
+  };
+
+  private handOver(rest: Buffer): void {
+    this.handedOver = true;
+    const { socket } = this;
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('error', this.onError);
+    socket.off('timeout', this.onTimeout);
+    socket.setTimeout(0);
+    this.owner.handOver(socket, rest);
+  }
+
+  private readonly onEnd = (): void => {
+    this.socket.end(); // the client is done; answers already written are flushed first
+  };
+
+  private readonly onError = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onTimeout = (): void => {
+    this.socket.destroy(); // idle for the keep-alive timeout
+  };
+}
