@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 
@@ -9,18 +10,19 @@ export const DNS_NAMESPACE = 'kube-system';
 /** Inputs of `ProxyNetworkPolicies`. */
 export interface ProxyNetworkPoliciesProps {
   /** Labels selecting the app's pods. */
-  readonly appSelector: Record<string, string>;
+  readonly appSelector: { [key: string]: string };
   /** Port the app's pods listen on. */
   readonly appPort: number;
   /** Labels selecting the proxy's pods. */
-  readonly proxySelector: Record<string, string>;
+  readonly proxySelector: { [key: string]: string };
   /** Port the proxy's pods listen on. */
   readonly proxyPort: number;
-  /** Names of the app's and the proxy's policies. */
+  /** Name of the app's policy. */
   readonly appPolicyName: string;
+  /** Name of the proxy's policy. */
   readonly proxyPolicyName: string;
   /** Labels of the policies. */
-  readonly labels: Record<string, string>;
+  readonly labels: { [key: string]: string };
 }
 
 /**
@@ -28,30 +30,30 @@ export interface ProxyNetworkPoliciesProps {
  * anywhere and may reach only the app and cluster DNS. Needs a CNI that enforces NetworkPolicy (Calico in microk8s).
  */
 export class ProxyNetworkPolicies extends Construct {
-  /** Ingress policy of the app's pods. */
-  public readonly app: k8s.KubeNetworkPolicy;
-  /** Ingress and egress policy of the proxy's pods. */
-  public readonly proxy: k8s.KubeNetworkPolicy;
+  /** Ingress policy of the app's pods (a networking.k8s.io/v1 NetworkPolicy). */
+  public readonly app: ApiObject;
+  /** Ingress and egress policy of the proxy's pods (a networking.k8s.io/v1 NetworkPolicy). */
+  public readonly proxy: ApiObject;
 
-  constructor(scope: Construct, id: string, p: ProxyNetworkPoliciesProps) {
+  constructor(scope: Construct, id: string, props: ProxyNetworkPoliciesProps) {
     super(scope, id);
     const tcp = (port: number) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     this.app = new k8s.KubeNetworkPolicy(this, 'App', {
-      metadata: { name: p.appPolicyName, labels: p.labels },
+      metadata: { name: props.appPolicyName, labels: props.labels },
       spec: {
-        podSelector: { matchLabels: p.appSelector },
+        podSelector: { matchLabels: props.appSelector },
         policyTypes: ['Ingress'],
-        ingress: [{ from: [{ podSelector: { matchLabels: p.proxySelector } }], ports: [tcp(p.appPort)] }],
+        ingress: [{ from: [{ podSelector: { matchLabels: props.proxySelector } }], ports: [tcp(props.appPort)] }],
       },
     });
     this.proxy = new k8s.KubeNetworkPolicy(this, 'Proxy', {
-      metadata: { name: p.proxyPolicyName, labels: p.labels },
+      metadata: { name: props.proxyPolicyName, labels: props.labels },
       spec: {
-        podSelector: { matchLabels: p.proxySelector },
+        podSelector: { matchLabels: props.proxySelector },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ ports: [tcp(p.proxyPort)] }],
+        ingress: [{ ports: [tcp(props.proxyPort)] }],
         egress: [
-          { to: [{ podSelector: { matchLabels: p.appSelector } }], ports: [tcp(p.appPort)] },
+          { to: [{ podSelector: { matchLabels: props.appSelector } }], ports: [tcp(props.appPort)] },
           {
             to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': DNS_NAMESPACE } } }],
             ports: [

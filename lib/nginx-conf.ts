@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ServiceAddress } from './service-address';
 
-/** Typed inputs of `renderNginxConf`. */
+/** Typed inputs of `NginxConf.render`. */
 export interface NginxConfOptions {
   /** Where requests are forwarded: an in-cluster Service address, never a hand-typed host string. */
   readonly upstream: ServiceAddress;
@@ -132,4 +132,22 @@ ${errorLocations}
 /** SHA-256 of a config text, hex: put in the pod template so a changed config rolls the pods. */
 export function configChecksum(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** The nginx.conf renderer `ReverseProxy` uses, for a proxy of your own (the config text and its checksum). */
+export class NginxConf {
+  /**
+   * A complete, self-contained `nginx.conf` (no `include`) for a reverse proxy in front of one Service. Pure: the same
+   * options always give the same text.
+   */
+  public static render(options: NginxConfOptions): string {
+    return renderNginxConf(options);
+  }
+
+  /** SHA-256 of a config text, in hex: put it in the pod template so a changed config rolls the pods. */
+  public static checksum(text: string): string {
+    return configChecksum(text);
+  }
+
+  private constructor() {}
 }

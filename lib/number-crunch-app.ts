@@ -6,7 +6,7 @@ import {
   IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, PORT_ENV, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
 } from '../number-crunch/src/contract';
 import {
-  HTTP_PORT_NAME, resolveWorkload, secureDeployment, selectPodsOf, WorkloadProps,
+  HTTP_PORT_NAME, resolveWorkload, secureDeployment, selectPodsOf, WorkloadOptions, WorkloadProps,
 } from './secure-deployment';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
 import { checkName, checkReplicas, checkSubdomain, invalid } from './validate';
@@ -21,14 +21,18 @@ export interface NumberCrunchAutoscalingProps {
   readonly targetCpuUtilizationPercent?: number;
 }
 
-/** Props of `NumberCrunchApp`; the shared workload props are documented on `WorkloadProps`. */
-export interface NumberCrunchAppProps extends WorkloadProps {
+/** Options of `NumberCrunchApp` that `NumberCrunchChart` passes through (its `app` prop). */
+export interface NumberCrunchAppOptions extends WorkloadOptions {
   /** Name of the ClusterIP Service in front of the pods. @default `${name}-service` */
   readonly serviceName?: string;
-  /** Cluster DNS domain used in the Service's FQDN. @default 'cluster.local' */
-  readonly clusterDomain?: string;
   /** Make a PodDisruptionBudget allowing one voluntary disruption at a time. @default true */
   readonly podDisruptionBudget?: boolean;
+}
+
+/** Props of `NumberCrunchApp`; the shared workload props are documented on `WorkloadProps` and `WorkloadOptions`. */
+export interface NumberCrunchAppProps extends WorkloadProps, NumberCrunchAppOptions {
+  /** Cluster DNS domain used in the Service's FQDN. @default 'cluster.local' */
+  readonly clusterDomain?: string;
   /** Make a HorizontalPodAutoscaler. @default - none (it needs metrics-server) */
   readonly autoscaling?: NumberCrunchAutoscalingProps;
 }
@@ -65,15 +69,15 @@ export class NumberCrunchApp extends Construct {
   /** Where the Service answers in the cluster (FQDN and port), for a proxy or any other client. */
   public readonly address: ServiceAddress;
   /** Labels that select the app's pods. */
-  public readonly selectorLabels: Record<string, string>;
+  public readonly selectorLabels: { [key: string]: string };
   /** Labels on every object of the app. */
-  public readonly labels: Record<string, string>;
+  public readonly labels: { [key: string]: string };
   /** Port the app's container listens on (what NetworkPolicies and probes use). */
   public readonly containerPort: number;
-  /** The PodDisruptionBudget, unless turned off. */
-  public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
-  /** The HorizontalPodAutoscaler, if `autoscaling` was given. */
-  public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  /** The PodDisruptionBudget (policy/v1), unless turned off. */
+  public readonly podDisruptionBudget?: ApiObject;
+  /** The HorizontalPodAutoscaler (autoscaling/v2), if `autoscaling` was given. */
+  public readonly autoscaler?: ApiObject;
 
   constructor(scope: Construct, id: string, props: NumberCrunchAppProps = {}) {
     super(scope, id);

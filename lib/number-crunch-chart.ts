@@ -6,18 +6,16 @@ import { DEFAULT_PART_OF, recommendedLabels, VERSION_LABEL } from './labels';
 import { LoadBalancedService, LoadBalancerOptions } from './load-balanced-service';
 import { findNameCollisions } from './name-collisions';
 import { ProxyNetworkPolicies } from './network-policies';
-import { DEFAULT_APP_NAME, NumberCrunchApp, NumberCrunchAppProps, NumberCrunchAutoscalingProps } from './number-crunch-app';
-import { ReverseProxy, ReverseProxyProps } from './reverse-proxy';
+import { DEFAULT_APP_NAME, NumberCrunchApp, NumberCrunchAppOptions, NumberCrunchAutoscalingProps } from './number-crunch-app';
+import { ReverseProxy, ReverseProxyOptions } from './reverse-proxy';
 import { DEFAULT_NAMESPACE } from './service-address';
 import { checkName, describe } from './validate';
 
-/** App props the chart sets itself or takes at its top level. */
-type ChartAppProp = 'name' | 'instance' | 'image' | 'imagePullPolicy' | 'replicas' | 'clusterDomain' | 'autoscaling';
-
-/** Props of `NumberCrunchChart` (and cdk8s's `ChartProps`: `labels` are added to every object). */
-export interface NumberCrunchChartProps extends Omit<ChartProps, 'namespace'> {
-  /** Namespace of every object. @default 'default' */
-  readonly namespace?: string;
+/**
+ * Props of `NumberCrunchChart`, and cdk8s's `ChartProps`: `labels` are added to every object, and `namespace` (the
+ * namespace of every object) defaults to 'default' here.
+ */
+export interface NumberCrunchChartProps extends ChartProps {
   /** Emit the Namespace object itself. @default - true unless the namespace is 'default' */
   readonly createNamespace?: boolean;
   /** Base name: the app's Deployment; other names derive from it. @default 'number-crunch' */
@@ -33,9 +31,9 @@ export interface NumberCrunchChartProps extends Omit<ChartProps, 'namespace'> {
   /** Autoscale the service. @default - no autoscaler */
   readonly autoscaling?: NumberCrunchAutoscalingProps;
   /** Further options of the service (rollout, PodDisruptionBudget, spreading, resources, ...). @default - see `NumberCrunchAppProps` */
-  readonly app?: Omit<NumberCrunchAppProps, ChartAppProp>;
+  readonly app?: NumberCrunchAppOptions;
   /** Options of the reverse proxy. @default - see `ReverseProxyProps`; name `${name}-proxy` */
-  readonly proxy?: Omit<ReverseProxyProps, 'upstream'>;
+  readonly proxy?: ReverseProxyOptions;
   /** Options of the load balancer. @default - name `${name}-lb`, port 8080, MetalLB's default pool */
   readonly loadBalancer?: LoadBalancerOptions;
   /** Make NetworkPolicies (turn off where the CNI ignores them). @default true */
@@ -56,7 +54,7 @@ export class NumberCrunchChart extends Chart {
   /** The NetworkPolicies, unless turned off. */
   public readonly networkPolicies?: ProxyNetworkPolicies;
   /** The Namespace object, when the chart makes it. */
-  public readonly namespaceObject?: k8s.KubeNamespace;
+  public readonly namespaceObject?: ApiObject;
 
   constructor(scope: Construct, id: string, props: NumberCrunchChartProps = {}) {
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;

@@ -22,10 +22,8 @@ export interface NginxTuningProps {
   readonly accessLog?: boolean;
 }
 
-/** Props of `ReverseProxy`; the shared workload props are documented on `WorkloadProps`. */
-export interface ReverseProxyProps extends WorkloadProps {
-  /** Where to forward requests: a Service's address, e.g. `NumberCrunchApp.address`. */
-  readonly upstream: ServiceAddress;
+/** Options of `ReverseProxy` other than its upstream (`NumberCrunchChart`'s `proxy` prop). */
+export interface ReverseProxyOptions extends WorkloadProps {
   /** Name of the ConfigMap holding `nginx.conf`. @default `${name}-config` */
   readonly configMapName?: string;
   /** Path nginx answers itself, for its probes. @default '/nginx-health' */
@@ -36,6 +34,12 @@ export interface ReverseProxyProps extends WorkloadProps {
   readonly runAsGroup?: number;
   /** nginx tuning. @default - see `NginxTuningProps` */
   readonly nginx?: NginxTuningProps;
+}
+
+/** Props of `ReverseProxy`; the shared workload props are documented on `WorkloadProps` and `WorkloadOptions`. */
+export interface ReverseProxyProps extends ReverseProxyOptions {
+  /** Where to forward requests: a Service's address, e.g. `NumberCrunchApp.address` or `ServiceAddresses.of(...)`. */
+  readonly upstream: ServiceAddress;
 }
 
 /** Default name of the proxy's Deployment. */
@@ -80,7 +84,7 @@ export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {
 
 /**
  * nginx in front of one Service: a Deployment of an unprivileged nginx whose `nginx.conf` is rendered from typed
- * props by `renderNginxConf` and mounted from a ConfigMap. The pod runs read-only and non-root; nginx writes only to
+ * props by `NginxConf.render` and mounted from a ConfigMap. The pod runs read-only and non-root; nginx writes only to
  * an emptyDir. A checksum of the config in the pod template rolls the pods when the config changes.
  */
 export class ReverseProxy extends Construct {
@@ -97,9 +101,9 @@ export class ReverseProxy extends Construct {
   /** The upstream it forwards to. */
   public readonly upstream: ServiceAddress;
   /** Labels that select the proxy's pods. */
-  public readonly selectorLabels: Record<string, string>;
+  public readonly selectorLabels: { [key: string]: string };
   /** Labels on every object of the proxy. */
-  public readonly labels: Record<string, string>;
+  public readonly labels: { [key: string]: string };
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
     super(scope, id);

@@ -4,26 +4,16 @@ import { Construct } from 'constructs';
 import { DEFAULT_PART_OF, imageTag, recommendedLabels, selectorLabels } from './labels';
 import { checkImage, checkName, checkNonNegativeInteger, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
 
-/** Props every workload construct of this project takes (`NumberCrunchApp`, `ReverseProxy`). */
-export interface WorkloadProps {
-  /** Name of the Deployment, and the `app.kubernetes.io/name` label. @default - 'number-crunch' (app), 'reverse-proxy' (proxy) */
-  readonly name?: string;
-  /** Value of the `app.kubernetes.io/instance` label. @default - the name */
-  readonly instance?: string;
+/**
+ * Workload props that `NumberCrunchChart` passes through unchanged (its `app` prop): everything but the identity,
+ * image and scale of the workload, which the chart sets itself.
+ */
+export interface WorkloadOptions {
   /** Value of the `app.kubernetes.io/part-of` label. @default 'number-crunch' */
   readonly partOf?: string;
-  /** Container image, pinned to a tag or digest. @default - 'number-crunch:local' (app), an unprivileged nginx (proxy) */
-  readonly image?: string;
-  /**
-   * When the kubelet pulls the image. `IF_NOT_PRESENT` uses an image imported into the node (microk8s) without a
-   * registry, and still pulls a registry image the first time. @default kplus.ImagePullPolicy.IF_NOT_PRESENT
-   */
-  readonly imagePullPolicy?: kplus.ImagePullPolicy;
-  /** Pod count. @default - 2 (app), 1 (proxy) */
-  readonly replicas?: number;
   /** Port the container listens on. @default 8080 */
   readonly port?: number;
-  /** Container resources. @default - sized from `npm run bench` (DEFAULT_APP_RESOURCES, DEFAULT_PROXY_RESOURCES) */
+  /** Container resources. @default - sized from `npm run bench`: requests 50m / 96Mi, limits 500m / 160Mi (app); requests 50m / 16Mi, limits 500m / 48Mi (proxy) */
   readonly resources?: kplus.ContainerResources;
   /** Seconds a terminating pod keeps serving (preStop) so endpoints drop it before it gets SIGTERM. @default 5 */
   readonly preStopSeconds?: number;
@@ -33,6 +23,23 @@ export interface WorkloadProps {
   readonly maxSurge?: number;
   /** Rolling update: pods below `replicas` while updating (0 keeps full capacity). @default 0 */
   readonly maxUnavailable?: number;
+}
+
+/** Props every workload construct of this project takes (`NumberCrunchApp`, `ReverseProxy`). */
+export interface WorkloadProps extends WorkloadOptions {
+  /** Name of the Deployment, and the `app.kubernetes.io/name` label. @default - 'number-crunch' (app), 'reverse-proxy' (proxy) */
+  readonly name?: string;
+  /** Value of the `app.kubernetes.io/instance` label. @default - the name */
+  readonly instance?: string;
+  /** Container image, pinned to a tag or digest. @default - 'number-crunch:local' (app), an unprivileged nginx (proxy) */
+  readonly image?: string;
+  /**
+   * When the kubelet pulls the image. `IF_NOT_PRESENT` uses an image imported into the node (microk8s) without a
+   * registry, and still pulls a registry image the first time. @default kplus.ImagePullPolicy.IF_NOT_PRESENT
+   */
+  readonly imagePullPolicy?: kplus.ImagePullPolicy;
+  /** Pod count. @default - 2 (app), 1 (proxy) */
+  readonly replicas?: number;
 }
 
 /** What each workload construct defaults differently. */
@@ -50,9 +57,9 @@ export interface WorkloadDefaults {
 export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'resources'>> {
   readonly resources: kplus.ContainerResources;
   /** Labels that select the pods. */
-  readonly selectorLabels: Record<string, string>;
+  readonly selectorLabels: { [key: string]: string };
   /** The recommended labels of every object of the workload. */
-  readonly labels: Record<string, string>;
+  readonly labels: { [key: string]: string };
 }
 
 /** Default pods above `replicas` during a rolling update: a new pod starts before an old one stops. */

@@ -31,3 +31,17 @@ export function serviceAddress(
 ): ServiceAddress {
   return { serviceName, namespace, clusterDomain, port, fqdn: `${serviceName}.${namespace}.svc.${clusterDomain}` };
 }
+
+/** Makes `ServiceAddress` values (a jsii struct cannot carry a factory). */
+export class ServiceAddresses {
+  /**
+   * The address of Service `serviceName` in `namespace` on `port`, for a `ReverseProxy` in front of a Service that is
+   * not a `NumberCrunchApp`. The FQDN is `<serviceName>.<namespace>.svc.<clusterDomain>`.
+   * @param clusterDomain the cluster's DNS domain; default 'cluster.local'
+   */
+  public static of(serviceName: string, namespace: string, port: number, clusterDomain?: string): ServiceAddress {
+    return serviceAddress(serviceName, namespace, port, clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+  }
+
+  private constructor() {}
+}
