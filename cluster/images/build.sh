@@ -70,7 +70,7 @@ write_etc() {
   printf 'nogroup:x:65534:\n' >>"$root/etc/group"
   printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
   mkdir -p "$root/root" "$root/run"
-  mkdir -m 1777 -p "$root/tmp"
+  mkdir -p "$root/tmp" && chmod 1777 "$root/tmp"
 }
 
 # Debian packages extracted into an image root (the candidate versions of this machine's apt).
@@ -150,7 +150,7 @@ build_node_standin() {
   local v c
   c=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" "$node_standin")
   v=$(bah run --isolation chroot "$c" sh -c 'node --version && npm --version' 2>&1) || { bah rm "$c" >/dev/null; die "$node_standin does not run node/npm: $v"; }
-  v=$(echo $v)
+  v=$(tr "\n" " " <<<"$v" | sed "s/ $//")
   bah rm "$c" >/dev/null
   log "$node_standin: built in $(since "$start") s (node/npm: $v; $(bah images --format '{{.Size}}' "$node_standin"))"
 }
@@ -178,7 +178,7 @@ build_number_crunch() {
   key=$({ echo "base=$node_standin_key"; printf '%s\n' "${files[@]#"$repo/"}"; } | inputs_hash "${files[@]}" <(declare -f build_number_crunch number_crunch_inputs save_archive))
   archive="$IMAGES_DIR/number-crunch-local-$key.tar"
   if [ -f "$archive" ]; then
-    log "number-crunch:local (project Dockerfile, base $node_standin): cached $archive ($(mb "$archive"))"
+    log "number-crunch:local (number-crunch/Dockerfile, base: STAND-IN $node_standin): cached $archive ($(mb "$archive"))"
     record "$number_crunch_name" "$archive" number-crunch-local
     return
   fi
@@ -194,7 +194,7 @@ build_number_crunch() {
     || { cat "$seed/npm.log" >&2; rm -rf "$seed"; die "npm ci (seeding the npm cache for number-crunch/Dockerfile) failed"; }
   rm -rf "$seed"
   printf 'offline=true\naudit=false\nfund=false\nupdate-notifier=false\n' >"$BUILDAH_DIR/build.npmrc"
-  log "number-crunch:local: buildah build of number-crunch/Dockerfile with NODE_IMAGE=$node_standin (network: none)"
+  log "number-crunch:local: buildah build of number-crunch/Dockerfile with NODE_IMAGE=$node_standin (the STAND-IN base; network: none)"
   # --layers: a change to src/ only reuses the npm ci layer.
   nice -n 19 buildah --root "$BUILDAH_DIR/storage" --runroot "$BUILDAH_RUNROOT" --storage-driver overlay build \
     --layers --pull=never --isolation oci --cgroup-manager cgroupfs --network none --signature-policy "$BUILDAH_DIR/policy.json" \
@@ -221,7 +221,7 @@ nginx_image_name() {
   local names
   names=$(sed -nE 's#^ *image: *"?((docker\.io/)?nginxinc/nginx-unprivileged:[^" ]+)"? *$#\1#p' "$repo"/dist/*.yaml 2>/dev/null | sort -u || true)
   [ -n "$names" ] || die "no nginxinc/nginx-unprivileged image in dist/*.yaml (npm run synth?)"
-  [ "$(wc -l <<<"$names")" -eq 1 ] || die "dist/ references several nginx images: $(echo $names); expected one"
+  [ "$(wc -l <<<"$names")" -eq 1 ] || die "dist/ references several nginx images: $(tr "\n" " " <<<"$names")- expected one"
   case "$names" in docker.io/*) echo "$names" ;; *) echo "docker.io/$names" ;; esac
 }
 
@@ -319,5 +319,8 @@ wants node-standin && build_node_standin
 wants number-crunch && build_number_crunch
 wants nginx && build_nginx
 wants pause && build_pause
+# Images of earlier inputs (an older stand-in, number-crunch's intermediate build images) would pile up in the build
+# storage: drop every untagged one. (A src/-only change then runs the offline npm ci again: seconds.)
+bah rmi --prune >/dev/null 2>&1 || true
 log "done in $(since "$total") s; archives ($list):"
 sed 's/^/[images]   /' "$list" >&2

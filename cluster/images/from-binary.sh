@@ -63,7 +63,7 @@ key=$({
 } | inputs_hash "${binaries[@]}" "$here/from-binary.sh" "$here/lib.sh")
 stamp="$out.inputs"
 if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
-  log "$name (stand-in, from binaries): cached $out ($(mb "$out"))"
+  log "$name (STAND-IN, from binaries): cached $out ($(mb "$out"))"
   exit 0
 fi
 
@@ -93,4 +93,4 @@ trap - EXIT
 save_archive "$image" "$out" "$name"
 bah rmi "$image" >/dev/null 2>&1 || true
 echo "$key" >"$stamp"
-log "$name (stand-in, from binaries): built in $(since "$start") s -> $out ($(mb "$out"))"
+log "$name (STAND-IN, from binaries): built in $(since "$start") s -> $out ($(mb "$out"))"
