@@ -8,8 +8,8 @@
 # (the way cdk8s publishes them: jsii-pacmak over the same assemblies) into pkg/go/cdk8s and pkg/go/cdk8splus27,
 # where pacmak's build, and a consumer's `replace` directives, find them.
 set -e
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 bin=node_modules/.bin
+# reserved-word: jsii warns that `namespace` (ServiceAddress.namespace) is reserved in C#, not a target here.
 "$bin/jsii" --silence-warnings=reserved-word
 rm -rf pkg
 "$bin/jsii-pacmak" --no-npmignore --targets js python
