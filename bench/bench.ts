@@ -1,24 +1,34 @@
-// `npm run bench`: the request path and the build, measured side by side in one run.
+// `npm run bench`: the service against its Go reference, the request path and the build, measured side by side in one
+// run.
 //
+// First the service alone on loopback against the Go reference (bench/go-reference), one core each, on the image's
+// Node and on this machine's (number-crunch/bench/go-comparison.ts): throughput, CPU time per request, latency at a
+// fixed rate and the ratios to Go. Then the request path:
 // Uses the end-to-end harness (e2e/): the real service and Debian's nginx running the nginx.conf from dist/, in
 // network namespaces standing in for pods, and drives each with wrk for a bounded time: the service direct, through
 // the synthesized proxy, and through the tutorial's proxy config. Prints requests/s, p50/p99 latency, the ratios,
 // peak RSS of the service and of nginx, the wall time of `cdk8s synth` and of `npm test`, and PASS/FAIL against the
-// targets. Any non-2xx response or socket error fails the run. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (64),
-// BENCH_THREADS (2); BENCH_SKIP_TEST=1 skips timing `npm test`; BENCH_NO_FAIL=1 exits 0 on a missed target.
+// targets. Then direct and proxied again at one fixed rate (half the slower one's capacity), for the proxy's added CPU
+// time per request (nginx's, from /proc) and its added p50/p99 latency. Any non-2xx response or socket error fails the
+// run. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_THREADS (2); BENCH_SKIP_TEST=1 skips timing
+// `npm test`; BENCH_NO_FAIL=1 exits 0 on a missed target.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { e2eUnavailableReason, NetnsStack } from '../e2e/netns-stack';
 import { loadProxyStackSpec } from '../e2e/stack-spec';
 import { SERVICE_MAIN } from '../number-crunch/test/service-process';
 import { assertClean, loadSettings, runWrk, WrkResult } from '../number-crunch/bench/wrk';
+import { assertFixedRateClean, FixedRateResult, runFixedRate } from '../number-crunch/bench/fixed-rate';
+import { compareWithGo, formatComparison } from '../number-crunch/bench/go-comparison';
+import { loadAverage, withCpu } from '../number-crunch/bench/proc';
+import { buildGo } from '../number-crunch/test/go-reference';
 
 const ROOT = join(__dirname, '..');
 const WARMUP_SECONDS = 2;
 const TUTORIAL_PORT_OFFSET = 1;
-const TARGETS = { proxiedVsDirect: 0.8, proxiedVsTutorial: 2.5, proxiedP99Ms: 5, synthSeconds: 1, testSeconds: 60 };
+const TARGETS = { proxiedVsDirect: 0.8, proxiedVsTutorial: 2.5, proxiedP99Ms: 5, synthSeconds: 1, testSeconds: 60, perCpuVsGo: 1 };
 
 /** Peak resident set size of a process (VmHWM), in MiB. */
 function peakRssMiB(pid: number): number {
@@ -65,7 +75,24 @@ async function measureRequestPath() {
       nginxMiB: stack.nginxPids(0).reduce((sum, pid) => sum + peakRssMiB(pid), 0),
       nginxProcesses: stack.nginxPids(0).length,
     };
-    return { labels: targets.map(([label]) => label), results, memory };
+    // Direct and through the synthesized proxy at one fixed rate: what the proxy adds per request.
+    const out = join(ROOT, '.cache', 'bench-go');
+    mkdirSync(out, { recursive: true });
+    const binary = buildGo('./fixedrate', join(out, 'fixedrate'));
+    const rate = Math.max(100, Math.floor(Math.min(results[0].requestsPerSecond, results[1].requestsPerSecond) / 2 / 100) * 100);
+    const pids = { service: [stack.servicePid!], nginx: stack.nginxPids(0) };
+    const fixed: Array<{ result: FixedRateResult; serviceUs: number; nginxUs: number }> = [];
+    for (const [label, url] of targets.slice(0, 2)) {
+      let nginxCpu = 0;
+      const { result, cpuSeconds } = await withCpu(pids.service, async () => {
+        const measured = await withCpu(pids.nginx, () => runFixedRate({ binary, url, rate, durationSeconds: settings.durationSeconds, connections: settings.connections }));
+        nginxCpu = measured.cpuSeconds;
+        return measured.result;
+      });
+      assertFixedRateClean(`${label} at ${rate} req/s`, result, rate * settings.durationSeconds);
+      fixed.push({ result, serviceUs: (cpuSeconds * 1e6) / result.requests, nginxUs: (nginxCpu * 1e6) / result.requests });
+    }
+    return { labels: targets.map(([label]) => label), results, memory, fixed: { rate, direct: fixed[0], proxied: fixed[1] } };
   } finally {
     await stack.stop();
   }
@@ -92,15 +119,31 @@ function measureTests(): number | undefined {
 async function main(): Promise<void> {
   const unavailable = e2eUnavailableReason();
   if (unavailable) throw new Error(`the benchmark needs the end-to-end harness: ${unavailable}`);
-  const { labels, results, memory } = await measureRequestPath();
+  console.log(`before: ${loadAverage()}`);
+  const settings = loadSettings();
+  console.log('The service against the Go reference on loopback, one core each:');
+  const comparison = await compareWithGo({ ...settings, paths: ['/square-root/4', '/cube-root/-8'] });
+  console.log(['', ...formatComparison(comparison), ''].join('\n'));
+  const { labels, results, memory, fixed } = await measureRequestPath();
   const synthSeconds = measureSynth();
   const testSeconds = measureTests();
 
   const [direct, proxied, tutorial] = results;
   const rows = labels.map((label, i) => `| ${label} | ${results[i].requestsPerSecond.toFixed(0)} | ${results[i].p50Ms.toFixed(2)} | ${results[i].p99Ms.toFixed(2)} |`);
   console.log(['', '| target | req/s | p50 ms | p99 ms |', '| --- | ---: | ---: | ---: |', ...rows].join('\n'));
+  const f = fixed;
+  console.log(['', `| at a fixed ${f.rate} req/s | p50 ms | p99 ms | service CPU-us per request | nginx CPU-us per request |`, '| --- | ---: | ---: | ---: | ---: |',
+    `| service direct | ${f.direct.result.p50Ms.toFixed(2)} | ${f.direct.result.p99Ms.toFixed(2)} | ${f.direct.serviceUs.toFixed(2)} | - |`,
+    `| through the synthesized proxy | ${f.proxied.result.p50Ms.toFixed(2)} | ${f.proxied.result.p99Ms.toFixed(2)} | ${f.proxied.serviceUs.toFixed(2)} | ${f.proxied.nginxUs.toFixed(2)} |`,
+    `| the proxy adds | ${(f.proxied.result.p50Ms - f.direct.result.p50Ms).toFixed(2)} | ${(f.proxied.result.p99Ms - f.direct.result.p99Ms).toFixed(2)} | ${(f.proxied.serviceUs - f.direct.serviceUs).toFixed(2)} | ${f.proxied.nginxUs.toFixed(2)} |`,
+  ].join('\n'));
+  const ours = comparison.targets.filter((t) => t.label.startsWith('ours on'));
+  const go = comparison.targets[0];
+  const worstVsGo = Math.min(...ours.filter((t) => !t.label.includes('HTTP_FAST_PATH=0'))
+    .flatMap((t) => t.saturation.map((s, i) => go.saturation[i].cpuUsPerRequest / s.cpuUsPerRequest)));
 
   const checks: Array<[string, string, boolean]> = [
+    ['requests per CPU-second, ours / Go (worst of both Nodes and both endpoints)', `${worstVsGo.toFixed(2)}x (target >= ${TARGETS.perCpuVsGo}x)`, worstVsGo >= TARGETS.perCpuVsGo],
     ['proxied / direct', `${(proxied.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}x (target >= ${TARGETS.proxiedVsDirect}x)`, proxied.requestsPerSecond >= TARGETS.proxiedVsDirect * direct.requestsPerSecond],
     ['proxied / tutorial', `${(proxied.requestsPerSecond / tutorial.requestsPerSecond).toFixed(2)}x (target >= ${TARGETS.proxiedVsTutorial}x)`, proxied.requestsPerSecond >= TARGETS.proxiedVsTutorial * tutorial.requestsPerSecond],
     ['proxied p99', `${proxied.p99Ms.toFixed(2)} ms (target < ${TARGETS.proxiedP99Ms} ms)`, proxied.p99Ms < TARGETS.proxiedP99Ms],
@@ -109,6 +152,7 @@ async function main(): Promise<void> {
   ];
   console.log(['', '| check | figure | result |', '| --- | --- | --- |', ...checks.map(([what, figure, ok]) => `| ${what} | ${figure} | ${ok ? 'PASS' : 'FAIL'} |`)].join('\n'));
   console.log(`\npeak RSS under load: service ${memory.serviceMiB.toFixed(1)} MiB; nginx ${memory.nginxMiB.toFixed(1)} MiB (${memory.nginxProcesses} processes)`);
+  console.log(`after: ${loadAverage()}`);
 
   const failed = checks.filter(([, , ok]) => !ok);
   if (failed.length > 0) {

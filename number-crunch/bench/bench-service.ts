@@ -1,21 +1,16 @@
-// The service alone under load: starts the compiled service on a free loopback port, drives it with wrk for a
-// bounded time and prints requests/s and p50/p99 latency. `npm run bench:service` builds the service first.
-import { startService } from '../test/service-process';
-import { assertClean, loadSettings, runWrk } from './wrk';
+// `npm run bench:service`: the service against the Go reference on loopback, one core each (see go-comparison.ts):
+// throughput at saturation, latency at a fixed rate, CPU time per request and the ratios to Go, on the image's Node
+// and on this machine's. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_THREADS (2).
+import { compareWithGo, formatComparison } from './go-comparison';
+import { loadAverage } from './proc';
+import { loadSettings } from './wrk';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
-  const service = await startService();
-  try {
-    const url = `http://127.0.0.1:${service.port}/square-root/4`;
-    console.log(`wrk ${settings.threads} threads, ${settings.connections} connections, ${settings.durationSeconds} s: ${url}`);
-    const r = await runWrk({ url, ...settings });
-    assertClean('service direct', r);
-    console.log(`service direct: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (${r.requests} requests, no errors)`);
-  } finally {
-    service.child.kill('SIGTERM');
-    await service.exited;
-  }
+  console.log(`before: ${loadAverage()}`);
+  const comparison = await compareWithGo({ ...settings, paths: ['/square-root/4', '/cube-root/-8'] });
+  console.log(['', ...formatComparison(comparison)].join('\n'));
+  console.log(`\nservices on CPU ${comparison.serverCpu}, wrk (${settings.threads} threads) and the fixed-rate generator on CPU ${comparison.loadCpu}; ${settings.durationSeconds} s per run; after: ${loadAverage()}`);
 }
 
 main().catch((e: Error) => {

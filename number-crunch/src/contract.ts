@@ -43,3 +43,6 @@ export const HOST_ENV = 'HOST';
 
 /** Environment variable overriding SHUTDOWN_DRAIN_TIMEOUT_MS. */
 export const DRAIN_TIMEOUT_ENV = 'SHUTDOWN_DRAIN_TIMEOUT_MS';
+
+/** Environment variable: `0` turns the HTTP fast path off (node:http answers everything), for comparison benchmarks. */
+export const FAST_PATH_ENV = 'HTTP_FAST_PATH';

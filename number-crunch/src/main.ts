@@ -1,4 +1,4 @@
-import { DRAIN_TIMEOUT_ENV, HOST_ENV, PORT_ENV, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS } from './contract';
+import { DRAIN_TIMEOUT_ENV, FAST_PATH_ENV, HOST_ENV, PORT_ENV, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS } from './contract';
 import { NumberCrunchServer } from './server';
 
 /** One structured log line on stdout. */
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const port = intFromEnv(PORT_ENV, SERVICE_PORT, 65535);
   const drainTimeoutMs = intFromEnv(DRAIN_TIMEOUT_ENV, SHUTDOWN_DRAIN_TIMEOUT_MS, 3_600_000);
   const host = process.env[HOST_ENV] || undefined;
-  const server = new NumberCrunchServer({ port, host, drainTimeoutMs });
+  const fastPath = intFromEnv(FAST_PATH_ENV, 1, 1) === 1;
+  const server = new NumberCrunchServer({ port, host, drainTimeoutMs, fastPath });
 
   // Handlers first, so a SIGTERM that arrives right after the "listening" line still drains.
   // The first SIGTERM or SIGINT starts the drain; a second one of either kind gets the default action: it ends the
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 
   const address = await server.listen();
-  log('info', 'listening', { host: address.address, port: address.port, pid: process.pid });
+  log('info', 'listening', { host: address.address, port: address.port, pid: process.pid, fastPath });
 }
 
 main().catch((e: Error) => {

@@ -16,12 +16,15 @@ export interface ServiceProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts the compiled service on a free loopback port and waits for its startup log line. */
-export function startService(env: Record<string, string> = {}): Promise<ServiceProcess> {
+/**
+ * Starts the compiled service on a free loopback port and waits for its startup log line. `command` runs it: the
+ * node binary (default: the one running this process), optionally behind a launcher such as `taskset -c 0`.
+ */
+export function startService(env: Record<string, string> = {}, command: readonly string[] = [process.execPath]): Promise<ServiceProcess> {
   if (!existsSync(SERVICE_MAIN)) {
     throw new Error(`${SERVICE_MAIN} is missing: run \`npm run build:service\` (npm test does it first)`);
   }
-  const child = spawn(process.execPath, [SERVICE_MAIN], {
+  const child = spawn(command[0], [...command.slice(1), SERVICE_MAIN], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

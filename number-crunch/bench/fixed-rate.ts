@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+
+/** A bounded fixed-rate run of bench/go-reference/fixedrate. */
+export interface FixedRateOptions {
+  /** The fixedrate binary (built by `buildGo('./fixedrate', ...)`). */
+  readonly binary: string;
+  readonly url: string;
+  /** Requests per second. */
+  readonly rate: number;
+  readonly durationSeconds: number;
+  readonly connections: number;
+  /** Words to run it under, e.g. ['taskset', '-c', '1']. */
+  readonly prefix?: readonly string[];
+}
+
+/** What a fixed-rate run measured; latencies from the time each request was due (no coordinated omission). */
+export interface FixedRateResult {
+  readonly requests: number;
+  readonly errors: number;
+  readonly non200: number;
+  readonly seconds: number;
+  /** Requests per second achieved. */
+  readonly rate: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  /** The generator's own lateness in sending: the floor under the latencies above. */
+  readonly sendLagP50Ms: number;
+  readonly sendLagP99Ms: number;
+  /** Latency from sending to the whole answer. */
+  readonly wireP50Ms: number;
+  readonly wireP99Ms: number;
+}
+
+const FIELDS = ['requests', 'errors', 'non200', 'seconds', 'rate', 'p50Ms', 'p90Ms', 'p99Ms', 'p999Ms', 'maxMs',
+  'sendLagP50Ms', 'sendLagP99Ms', 'wireP50Ms', 'wireP99Ms'] as const;
+
+/** Reads fixedrate's JSON line; throws on anything missing rather than reading it as zero. */
+export function parseFixedRateOutput(out: string): FixedRateResult {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(out);
+  } catch {
+    throw new Error(`fixedrate: output is not JSON: ${out.slice(0, 300)}`);
+  }
+  for (const field of FIELDS) {
+    if (typeof parsed[field] !== 'number') throw new Error(`fixedrate: no ${field} in its output: ${out.slice(0, 300)}`);
+  }
+  return parsed as unknown as FixedRateResult;
+}
+
+/** Throws unless every request was sent, answered 200 and no error occurred: a run that fell behind is no figure. */
+export function assertFixedRateClean(label: string, r: FixedRateResult, expected: number): void {
+  if (r.errors > 0 || r.non200 > 0 || r.requests < expected) {
+    throw new Error(`${label}: ${r.requests} of ${expected} requests answered, ${r.non200} non-200, ${r.errors} errors`);
+  }
+}
+
+/** Runs the generator; it stops itself after the duration (and by duration + 10 s at the latest). */
+export function runFixedRate(o: FixedRateOptions): Promise<FixedRateResult> {
+  const args = ['-url', o.url, '-rate', String(Math.round(o.rate)), '-duration', String(o.durationSeconds), '-connections', String(o.connections)];
+  const [command, ...rest] = [...(o.prefix ?? []), o.binary, ...args];
+  return new Promise((resolve, reject) => {
+    execFile(command, rest, { timeout: (o.durationSeconds + 20) * 1000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`fixedrate failed: ${error.message}\n${stderr}`));
+        return;
+      }
+      try {
+        resolve(parseFixedRateOutput(stdout));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}

@@ -1,0 +1,28 @@
+import { assertFixedRateClean, parseFixedRateOutput } from '../bench/fixed-rate';
+import { parseCpuTicks } from '../bench/proc';
+
+test('CPU ticks are utime + stime (fields 14 and 15 of /proc/<pid>/stat), counted after the command name', () => {
+  // A command name with spaces and parentheses must not shift the fields.
+  const stat = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 12345 0 0 0 1500 250 0 0 20 0 11 0 100 1000000 5000 18446744073709551615';
+  expect(parseCpuTicks(stat)).toBe(1750);
+  expect(() => parseCpuTicks('4242 (x) S 1')).toThrow(/cannot read CPU times/);
+});
+
+const SAMPLE = '{"requests":100000,"errors":0,"non200":0,"seconds":10.0001,"rate":9999.9,"p50Ms":0.31,"p90Ms":0.5,"p99Ms":1.2,'
+  + '"p999Ms":3.4,"maxMs":7.5,"sendLagP50Ms":0.1,"sendLagP99Ms":0.4,"wireP50Ms":0.2,"wireP99Ms":0.9,"connections":64}\n';
+
+test('reads the fixed-rate generator\'s JSON line', () => {
+  expect(parseFixedRateOutput(SAMPLE)).toMatchObject({ requests: 100000, p50Ms: 0.31, p99Ms: 1.2, sendLagP99Ms: 0.4, wireP99Ms: 0.9 });
+});
+
+test('output it cannot read is an error, not a zero', () => {
+  expect(() => parseFixedRateOutput('fixedrate: -url must be http://host:port/path')).toThrow(/not JSON/);
+  expect(() => parseFixedRateOutput('{"requests":5}')).toThrow(/no errors in its output/);
+});
+
+test('a fixed-rate run that fell behind or saw errors fails loudly', () => {
+  const r = parseFixedRateOutput(SAMPLE);
+  expect(() => assertFixedRateClean('x', r, 100000)).not.toThrow();
+  expect(() => assertFixedRateClean('x', r, 100001)).toThrow(/x: 100000 of 100001 requests answered/);
+  expect(() => assertFixedRateClean('y', { ...r, non200: 3 }, 100000)).toThrow(/y: .* 3 non-200, 0 errors/);
+});
