@@ -1,0 +1,118 @@
+/**
+ * Access to the test cluster started by `npm run cluster:up` (its `.cluster/env`): kubectl, curl from the client
+ * network namespace on the load balancer's LAN, and the image archives side-loaded into containerd.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const REPO_DIR = path.resolve(__dirname, '../..');
+const ENV_FILE = path.join(process.env.NC_CLUSTER_STATE ?? path.join(REPO_DIR, '.cluster'), 'env');
+
+export interface ClusterEnv {
+  readonly KUBECONFIG: string;
+  readonly CLIENT_NETNS: string;
+  readonly CLUSTER_BIN: string;
+  readonly CONTAINERD_ADDRESS: string;
+  readonly CONTAINERD_LOG: string;
+  readonly IMAGES_LIST: string;
+}
+
+/** The running cluster's environment, or why there is none (then the tests skip, or fail under CI=true). */
+export function readClusterEnv(): { env?: ClusterEnv; missing?: string } {
+  if (!fs.existsSync(ENV_FILE)) return { missing: `${path.relative(REPO_DIR, ENV_FILE)} not found: start the cluster with npm run cluster:up (or run npm run test:cluster)` };
+  const entries = fs.readFileSync(ENV_FILE, 'utf8').split('\n').filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
+  const env = Object.fromEntries(entries) as unknown as ClusterEnv;
+  for (const key of ['KUBECONFIG', 'CLIENT_NETNS', 'CLUSTER_BIN', 'CONTAINERD_ADDRESS', 'CONTAINERD_LOG', 'IMAGES_LIST'] as const) {
+    if (!env[key]) return { missing: `${ENV_FILE} has no ${key}: restart the cluster (npm run cluster:down && npm run cluster:up)` };
+  }
+  return { env };
+}
+
+export interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command with a time limit; never throws. */
+export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Run {
+  const r = spawnSync(cmd, args, {
+    input: opts.input, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20,
+  });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+export class Cluster {
+  constructor(public readonly env: ClusterEnv) {}
+
+  kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Run {
+    return run(path.join(this.env.CLUSTER_BIN, 'kubectl'), args, { ...opts, env: { ...process.env, KUBECONFIG: this.env.KUBECONFIG } });
+  }
+
+  /** kubectl that must succeed; its stdout. */
+  kubectlOk(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+    const r = this.kubectl(args, opts);
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  kubectlJson<T = any>(args: string[]): T {
+    return JSON.parse(this.kubectlOk([...args, '-o', 'json']));
+  }
+
+  /** GET from the client network namespace (a machine on the load balancer's LAN): status and body. */
+  curlFromClient(url: string): { status: number; body: string; contentType: string } {
+    const marker = '\n--nc-curl--';
+    const r = run('ip', ['netns', 'exec', this.env.CLIENT_NETNS, 'curl', '-sS', '--max-time', '5', '--noproxy', '*',
+      '-w', `${marker}%{http_code} %{content_type}`, url], { timeoutMs: 10_000 });
+    if (r.status !== 0) throw new Error(`curl ${url} from netns ${this.env.CLIENT_NETNS} failed (${r.status}): ${r.stderr}`);
+    const at = r.stdout.lastIndexOf(marker);
+    const [code, ...type] = r.stdout.slice(at + marker.length).split(' ');
+    return { status: Number(code), body: r.stdout.slice(0, at), contentType: type.join(' ') };
+  }
+
+  ctr(args: string[]): Run {
+    return run('ctr', ['--address', this.env.CONTAINERD_ADDRESS, '-n', 'k8s.io', ...args]);
+  }
+}
+
+/** waitFor: polls `probe` every `intervalMs` until it returns a value, at most `tries` times; the last error if none. */
+export async function waitFor<T>(what: string, tries: number, intervalMs: number, probe: () => T | undefined): Promise<T> {
+  let last = '';
+  for (let i = 0; i < tries; i++) {
+    try {
+      const v = probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = String(e);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what} (${tries} tries, ${intervalMs} ms apart)${last ? `; last error: ${last}` : ''}`);
+}
+
+export interface ArchivedImage {
+  readonly file: string;
+  readonly names: string[];
+  readonly labels: Record<string, string>;
+}
+
+/** The side-loaded images (list file: "<image name> <archive>" per line): names and config labels of each archive. */
+export function archivedImages(listFile: string): ArchivedImage[] {
+  return fs.readFileSync(listFile, 'utf8').split('\n').filter((l) => l.trim()).map((line) => {
+    const file = line.slice(line.indexOf(' ') + 1);
+    const manifest = JSON.parse(run('tar', ['-xOf', file, 'manifest.json']).stdout) as { Config: string; RepoTags?: string[] }[];
+    const config = JSON.parse(run('tar', ['-xOf', file, manifest[0].Config]).stdout);
+    return { file: path.basename(file), names: manifest.flatMap((m) => m.RepoTags ?? []), labels: config.config?.Labels ?? {} };
+  });
+}
+
+/** Docker's normalisation of an image reference (`nginx:1` is `docker.io/library/nginx:1`). */
+export function normalizeImage(ref: string): string {
+  const first = ref.split('/')[0];
+  const hasRegistry = ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasRegistry) return ref;
+  return ref.includes('/') ? `docker.io/${ref}` : `docker.io/library/${ref}`;
+}

@@ -1,0 +1,190 @@
+/**
+ * The committed dist/ and the chart on a real Kubernetes v1.27 cluster (API server, kubelet, containerd, kube-proxy,
+ * CoreDNS, MetalLB v0.13) started by `npm run cluster:up`; `npm run test:cluster` starts it, runs this and stops it.
+ * Without a running cluster these tests are skipped, except under CI=true where they fail.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import { parseAllDocuments, stringify } from 'yaml';
+import { NumberCrunchChart } from '../../lib';
+import { archivedImages, Cluster, normalizeImage, readClusterEnv, REPO_DIR, waitFor } from './cluster-env';
+
+const { env, missing } = readClusterEnv();
+const CI = process.env.CI === 'true';
+if (!env && !CI) console.warn(`cluster tests skipped: ${missing}`);
+const describeCluster = env || CI ? describe : describe.skip;
+
+// External contracts, written literally (not imported from the code under test).
+const ANSWER_4 = '{"InputNumber":4,"SquareRoot":2}';
+const POD_SECURITY_ENFORCE = 'pod-security.kubernetes.io/enforce';
+// The harness's MetalLB pool (cluster/manifests/metallb-pool.yaml) and the address the shop chart asks for.
+const POOL_FIRST = '10.97.0.200';
+const POOL_LAST = '10.97.0.220';
+const SHOP_LB_IP = '10.97.0.213';
+const LB_PORT = 8080;
+
+const DIST_DIR = path.join(REPO_DIR, 'dist');
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: any;
+}
+
+function distObjects(): K8sObject[] {
+  return fs.readdirSync(DIST_DIR).filter((f) => /\.ya?ml$/.test(f))
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(DIST_DIR, f), 'utf8')).map((d) => d.toJS() as K8sObject))
+    .filter((o) => o && o.kind);
+}
+
+function ipNumber(ip: string): number {
+  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/** The body of a JSON answer: exactly `json`, with or without one trailing newline. */
+function expectJsonBody(body: string, json: string): void {
+  expect([json, `${json}\n`]).toContain(body);
+}
+
+describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, CoreDNS, MetalLB v0.13', () => {
+  jest.setTimeout(300_000);
+  let cluster: Cluster;
+
+  beforeAll(() => {
+    if (!env) throw new Error(`CI=true and the cluster cannot run: ${missing}`);
+    cluster = new Cluster(env);
+  });
+
+  test('the API server is Kubernetes v1.27 and the node is Ready', () => {
+    const version = cluster.kubectlJson(['version']);
+    console.log(`client ${version.clientVersion.gitVersion}, server ${version.serverVersion.gitVersion}`);
+    expect(version.serverVersion.gitVersion).toMatch(/^v1\.27\.\d+$/);
+    const nodes = cluster.kubectlJson(['get', 'nodes']).items;
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0].status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  test('every image is side-loaded; the stand-ins are named', () => {
+    const images = archivedImages(env!.IMAGES_LIST);
+    const lines = images.flatMap((i) => i.names.map((n) => {
+      const standIn = i.labels['org.number-crunch-cdk8s.stand-in'];
+      return `  ${normalizeImage(n)}  ${standIn ? `STAND-IN: ${standIn}` : 'built from this project'}`;
+    }));
+    console.log(`images side-loaded into containerd (${images.length} archives):\n${lines.join('\n')}`);
+    const archived = new Set(images.flatMap((i) => i.names.map(normalizeImage)));
+    const wanted = distObjects().filter((o) => o.kind === 'Deployment')
+      .flatMap((d) => d.spec.template.spec.containers.map((c: any) => normalizeImage(c.image)));
+    expect(wanted.length).toBeGreaterThan(0);
+    expect(wanted.filter((w) => !archived.has(w))).toEqual([]);
+  });
+
+  describe('the committed dist/, unchanged, in the default namespace', () => {
+    const objects = distObjects();
+    const deployments = objects.filter((o) => o.kind === 'Deployment');
+    const lb = objects.find((o) => o.kind === 'Service' && o.spec?.type === 'LoadBalancer');
+
+    test('kubectl apply --dry-run=server -f dist/ passes', () => {
+      const r = cluster.kubectl(['apply', '--dry-run=server', '-f', DIST_DIR]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    test('kubectl apply -f dist/; both Deployments roll out; every pod is Ready', () => {
+      cluster.kubectlOk(['apply', '-f', DIST_DIR]);
+      expect(deployments).toHaveLength(2);
+      for (const d of deployments) {
+        cluster.kubectlOk(['rollout', 'status', `deployment/${d.metadata.name}`, '-n', d.metadata.namespace ?? 'default', '--timeout=240s'], { timeoutMs: 250_000 });
+      }
+      cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', 'default', '--timeout=120s'], { timeoutMs: 130_000 });
+      const pods = cluster.kubectlJson(['get', 'pods', '-n', 'default']).items;
+      const replicas = deployments.reduce((n, d) => n + (d.spec.replicas ?? 1), 0);
+      expect(pods.filter((p: any) => !p.metadata.deletionTimestamp)).toHaveLength(replicas);
+    });
+
+    test('MetalLB gives the LoadBalancer Service an address of its pool; the client on the LAN gets the answer', async () => {
+      expect(lb).toBeDefined();
+      const ip = await waitFor('a load balancer address', 60, 1000, () =>
+        cluster.kubectlJson(['get', 'service', lb!.metadata.name, '-n', 'default']).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
+      console.log(`dist/'s LoadBalancer Service ${lb!.metadata.name}: ${ip}`);
+      expect(ipNumber(ip)).toBeGreaterThanOrEqual(ipNumber(POOL_FIRST));
+      expect(ipNumber(ip)).toBeLessThanOrEqual(ipNumber(POOL_LAST));
+      // MetalLB's address -> kube-proxy -> nginx -> number-crunch-service (CoreDNS name) -> a pod.
+      const ok = await waitFor('an answer through the load balancer', 30, 1000, () => {
+        const r = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/4`);
+        return r.status === 200 ? r : undefined;
+      });
+      expect(ok.contentType).toBe('application/json');
+      expectJsonBody(ok.body, ANSWER_4);
+      const bad = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/-4`);
+      expect(bad.status).toBe(400);
+      expect(bad.contentType).toBe('application/json');
+      expect(Object.keys(JSON.parse(bad.body))).toEqual(['error']);
+      expect(JSON.parse(bad.body).error).toMatch(/negative/);
+    });
+
+    test('re-applying the same dist/ changes nothing (kubectl diff exits 0)', () => {
+      const r = cluster.kubectl(['diff', '-f', DIST_DIR]);
+      expect(r.stdout).toBe('');
+      expect(r.status).toBe(0);
+    });
+  });
+
+  describe("the chart in namespace 'shop' with loadBalancerIP set", () => {
+    let objects: K8sObject[];
+
+    beforeAll(() => {
+      const chart = new NumberCrunchChart(Testing.app(), 'shop', { namespace: 'shop', loadBalancer: { loadBalancerIP: SHOP_LB_IP } });
+      objects = Testing.synth(chart) as K8sObject[];
+    });
+
+    test('applies; the Namespace enforces the restricted Pod Security standard; the pods are admitted under it', () => {
+      const yaml = objects.map((o) => stringify(o)).join('---\n');
+      cluster.kubectlOk(['apply', '-f', '-'], { input: yaml });
+      const ns = cluster.kubectlJson(['get', 'namespace', 'shop']);
+      expect(ns.metadata.labels?.[POD_SECURITY_ENFORCE]).toBe('restricted');
+      for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+        cluster.kubectlOk(['rollout', 'status', `deployment/${d.metadata.name}`, '-n', 'shop', '--timeout=240s'], { timeoutMs: 250_000 });
+      }
+      cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', 'shop', '--timeout=120s'], { timeoutMs: 130_000 });
+      const events = cluster.kubectlJson(['get', 'events', '-n', 'shop']).items;
+      expect(events.filter((e: any) => /violates PodSecurity/.test(e.message ?? '')).map((e: any) => e.message)).toEqual([]);
+    });
+
+    test('the enforcement is real: a privileged pod is rejected in that namespace', () => {
+      const pod = {
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: 'not-restricted', namespace: 'shop' },
+        spec: { containers: [{ name: 'c', image: 'number-crunch:local', imagePullPolicy: 'Never', securityContext: { privileged: true } }] },
+      };
+      const r = cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
+    });
+
+    test(`MetalLB v0.13 assigns exactly the requested address ${SHOP_LB_IP}; the client gets the answer from it`, async () => {
+      const lb = objects.find((o) => o.kind === 'Service' && o.spec?.type === 'LoadBalancer');
+      expect(lb).toBeDefined();
+      const ip = await waitFor('a load balancer address', 60, 1000, () =>
+        cluster.kubectlJson(['get', 'service', lb!.metadata.name, '-n', 'shop']).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
+      expect(ip).toBe('10.97.0.213');
+      const ok = await waitFor('an answer through the load balancer', 30, 1000, () => {
+        const r = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/4`);
+        return r.status === 200 ? r : undefined;
+      });
+      expectJsonBody(ok.body, ANSWER_4);
+      expect(cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/-4`).status).toBe(400);
+    });
+  });
+
+  // Last, after every pod of the tests above has started.
+  describe('after all of the above', () => test('no image was ever pulled (events and containerd log)', () => {
+    const events = cluster.kubectlJson(['get', 'events', '--all-namespaces']).items;
+    const pulls = events.filter((e: any) => e.reason === 'Pulling' || e.reason === 'ErrImagePull' || e.reason === 'ErrImageNeverPull'
+      || e.reason === 'BackOff' && /pull/i.test(e.message ?? '') || e.reason === 'Failed' && /pull/i.test(e.message ?? ''));
+    expect(pulls.map((e: any) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`)).toEqual([]);
+    const log = fs.readFileSync(env!.CONTAINERD_LOG, 'utf8');
+    expect(log.split('\n').filter((l) => /PullImage|fetch failed|failed to resolve reference/.test(l))).toEqual([]);
+    // The kubelet did look at every image: "already present on machine" for each container.
+    expect(events.filter((e: any) => e.reason === 'Pulled' && /already present on machine/.test(e.message ?? '')).length).toBeGreaterThan(0);
+  }));
+});

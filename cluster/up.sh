@@ -1,0 +1,340 @@
+#!/usr/bin/env bash
+# Starts the single-node test cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd,
+# kubelet and kube-proxy on this machine, then CoreDNS and MetalLB in it. Builds what is not cached first.
+# Writes .cluster/env (KUBECONFIG=..., CLIENT_NETNS=...). `cluster/down.sh` undoes everything, also after a failure.
+. "$(dirname "$0")/lib/common.sh"
+. "$CLUSTER_DIR/lib/net.sh"
+
+total_start=$SECONDS
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prerequisites
+[ "$(uname -s)" = Linux ] || die "the test cluster runs on Linux only"
+[ "$(id -u)" -eq 0 ] || die "not root: the cluster needs root (network namespaces, iptables, mounts, containerd)"
+ip netns list >/dev/null 2>&1 || die "'ip netns' does not work here (iproute2 with network namespace support is needed)"
+missing=()
+for spec in containerd=containerd containerd-shim-runc-v2=containerd ctr=containerd runc=runc buildah=buildah \
+  iptables=iptables conntrack=conntrack openssl=openssl curl=curl nsenter=util-linux; do
+  command -v "${spec%%=*}" >/dev/null || missing+=("${spec#*=}")
+done
+for plugin in bridge host-local loopback portmap; do
+  [ -x "/usr/lib/cni/$plugin" ] || { missing+=(containernetworking-plugins); break; }
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  die "missing Debian packages: $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')(install them with: apt-get install -y $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' '))"
+fi
+[ -d /proc/sys/net/bridge ] || die "br_netfilter is not available (/proc/sys/net/bridge missing): kube-proxy's rules would not see bridged pod traffic"
+grep -qw overlay /proc/filesystems || die "the kernel has no overlay filesystem (containerd's snapshotter needs it)"
+if [ -f "$STATE_DIR/pids/kube-apiserver.pid" ]; then
+  die "a cluster state exists in $STATE_DIR; run 'npm run cluster:down' first"
+fi
+for ifname in "$LAN_BRIDGE" "$POD_BRIDGE"; do
+  ! ip link show "$ifname" >/dev/null 2>&1 || die "interface $ifname exists already (left from an earlier run?); run 'npm run cluster:down' first"
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+# Build (cached)
+"$CLUSTER_DIR/build.sh" binaries
+"$CLUSTER_DIR/build-images.sh"
+export PATH="$K8S_BIN:$PATH"
+
+# ---------------------------------------------------------------------------------------------------------------
+# State directory, machine settings
+mkdir -p "$STATE_DIR"/{pids,logs,pki,etcd,kubelet,containerd,cni/net.d,config}
+chmod 700 "$STATE_DIR"
+if [ ! -f "$STATE_DIR/sysctl.saved" ]; then
+  for s in "${SYSCTLS[@]}"; do printf '%s=%s\n' "$s" "$(sysctl -n "$s")"; done >"$STATE_DIR/sysctl.saved"
+fi
+sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
+# Directories outside the state that kubelet, CNI and containerd use at fixed paths; the ones that do not exist yet
+# are removed again by down.sh.
+for d in /var/log/pods /var/log/containers /var/lib/kubelet /var/lib/cni /run/containerd; do
+  [ -e "$d" ] || echo "$d" >>"$STATE_DIR/created-dirs"
+done
+
+# start_proc NAME CMD...: starts a long-running process in its own session, logs to .cluster/logs/NAME.log.
+start_proc() {
+  local name="$1"; shift
+  setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/pids/$name.pid"
+  log "started $name (pid $!)"
+}
+# wait_for DESCRIPTION SECONDS CMD...: polls CMD once a second until it succeeds, at most SECONDS times.
+wait_for() {
+  local what="$1" limit="$2" i start=$SECONDS; shift 2
+  for ((i = 0; i < limit; i++)); do
+    if "$@" >/dev/null 2>&1; then log "$what after $((SECONDS - start))s"; return 0; fi
+    check_procs
+    sleep 1
+  done
+  die "timed out after ${limit}s waiting for: $what"
+}
+# check_procs: fails early, with the end of its log, when a started process has died.
+check_procs() {
+  local f name
+  for f in "$STATE_DIR"/pids/*.pid; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .pid)
+    if ! kill -0 "$(cat "$f")" 2>/dev/null; then
+      printf '[cluster] ERROR: %s exited; last lines of %s:\n' "$name" "$STATE_DIR/logs/$name.log" >&2
+      tail -n 30 "$STATE_DIR/logs/$name.log" >&2
+      exit 1
+    fi
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Networks: the LAN bridge with the node address and a client namespace; the pod bridge; the Service route.
+step "networks ($LAN_BRIDGE $LAN_CIDR, $POD_BRIDGE $NODE_POD_CIDR, netns $CLIENT_NETNS)" "$STATE_DIR/logs/net.log" bash -c "
+  set -e
+  ip link add $LAN_BRIDGE type bridge
+  ip addr add $NODE_IP/24 dev $LAN_BRIDGE
+  ip link set $LAN_BRIDGE up
+  ip netns add $CLIENT_NETNS
+  ip link add $CLIENT_VETH type veth peer name eth0 netns $CLIENT_NETNS
+  ip link set $CLIENT_VETH master $LAN_BRIDGE up
+  ip -n $CLIENT_NETNS addr add $CLIENT_IP/24 dev eth0
+  ip -n $CLIENT_NETNS link set eth0 up
+  ip -n $CLIENT_NETNS link set lo up
+  ip link add $POD_BRIDGE type bridge
+  ip addr add $POD_GATEWAY/24 dev $POD_BRIDGE
+  ip link set $POD_BRIDGE up
+  ip route add $SERVICE_CIDR dev $POD_BRIDGE src $POD_GATEWAY
+  # Forwarded traffic stays between the harness's interfaces: nothing from them is routed out of the machine.
+  iptables -N NC-FORWARD
+  iptables -A NC-FORWARD -o nc-+ -j RETURN
+  iptables -A NC-FORWARD -i nc-+ -j DROP
+  iptables -I FORWARD 1 -j NC-FORWARD
+"
+
+# ---------------------------------------------------------------------------------------------------------------
+# PKI: one CA; serving and client certificates for every component (Node + RBAC authorization as in kubeadm).
+pki="$STATE_DIR/pki"
+cert() { # cert NAME SUBJECT [SAN]
+  local name="$1" subj="$2" san="${3:-}"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/$name.key" -subj "$subj" \
+    -out "$pki/$name.csr" 2>/dev/null
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=serverAuth,clientAuth"
+    [ -z "$san" ] || echo "subjectAltName=$san"
+  } >"$pki/$name.ext"
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 7 \
+    -extfile "$pki/$name.ext" -out "$pki/$name.crt" 2>/dev/null
+}
+make_pki() {
+  set -e
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" \
+    -subj "/CN=nc-cluster-ca" -days 7 2>/dev/null
+  cert apiserver "/CN=kube-apiserver" \
+    "IP:$NODE_IP,IP:$KUBERNETES_SERVICE_IP,IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  cert admin "/O=system:masters/CN=nc-admin"
+  cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  cert controller-manager "/CN=system:kube-controller-manager"
+  cert scheduler "/CN=system:kube-scheduler"
+  cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:$NODE_IP,DNS:$NODE_NAME"
+  cert kube-proxy "/CN=system:kube-proxy"
+  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+  for who in admin controller-manager scheduler kubelet kube-proxy; do
+    local kc="$STATE_DIR/config/$who.kubeconfig"
+    kubectl config set-cluster nc --server="https://$NODE_IP:6443" --certificate-authority="$pki/ca.crt" --embed-certs --kubeconfig="$kc"
+    kubectl config set-credentials "$who" --client-certificate="$pki/$who.crt" --client-key="$pki/$who.key" --embed-certs --kubeconfig="$kc"
+    kubectl config set-context nc --cluster=nc --user="$who" --kubeconfig="$kc"
+    kubectl config use-context nc --kubeconfig="$kc"
+  done
+}
+step "certificates and kubeconfigs" "$STATE_DIR/logs/pki.log" make_pki
+export KUBECONFIG="$STATE_DIR/config/admin.kubeconfig"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Control plane
+start_proc etcd "$ETCD_BIN/etcd" --name nc-etcd --data-dir "$STATE_DIR/etcd" \
+  --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+  --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+  --initial-cluster nc-etcd=http://127.0.0.1:2380 --listen-metrics-urls "" --unsafe-no-fsync
+wait_for "etcd healthy" 60 curl -fsS http://127.0.0.1:2379/health
+
+start_proc kube-apiserver "$K8S_BIN/kube-apiserver" \
+  --etcd-servers=http://127.0.0.1:2379 \
+  --bind-address="$NODE_IP" --advertise-address="$NODE_IP" --secure-port=6443 \
+  --service-cluster-ip-range="$SERVICE_CIDR" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --client-ca-file="$pki/ca.crt" \
+  --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+  --allow-privileged=true --profiling=false
+wait_for "kube-apiserver ready" 120 kubectl get --raw /readyz
+
+start_proc kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+  --kubeconfig="$STATE_DIR/config/controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$STATE_DIR/config/controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$STATE_DIR/config/controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
+  --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
+  --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+  --service-cluster-ip-range="$SERVICE_CIDR" --profiling=false
+start_proc kube-scheduler "$K8S_BIN/kube-scheduler" \
+  --kubeconfig="$STATE_DIR/config/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$STATE_DIR/config/scheduler.kubeconfig" \
+  --authorization-kubeconfig="$STATE_DIR/config/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false --profiling=false
+
+# ---------------------------------------------------------------------------------------------------------------
+# containerd: own root, state and socket; pulls go nowhere (every registry's only host is a closed loopback port).
+ctrd="$STATE_DIR/containerd"
+mkdir -p "$ctrd/certs.d/_default"
+cat >"$ctrd/certs.d/_default/hosts.toml" <<EOF
+# No registry is reachable from this cluster: every image is side-loaded. A pull fails here at once.
+server = "http://127.0.0.1:9"
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
+EOF
+cat >"$ctrd/config.toml" <<EOF
+version = 2
+root = "$ctrd/root"
+state = "$ctrd/state"
+[grpc]
+  address = "$ctrd/containerd.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$ctrd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  netns_mounts_under_state_dir = true
+  # Without CAP_SYS_RESOURCE (as in a sandboxed machine) a negative oom_score_adj (kubelet gives pause -998) is refused.
+  restrict_oom_score_adj = $( [ $(( 0x$(sed -n 's/^CapEff:\t//p' /proc/self/status) >> 24 & 1 )) -eq 1 ] && echo false || echo true )
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$STATE_DIR/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$ctrd/runc"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$ctrd/certs.d"
+EOF
+cat >"$STATE_DIR/cni/net.d/10-nc-pods.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "nc-pods",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$POD_BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "$NODE_POD_CIDR", "gateway": "$POD_GATEWAY" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }],
+        "dataDir": "$STATE_DIR/cni/ipam"
+      }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+EOF
+start_proc containerd containerd --config "$ctrd/config.toml"
+CTR=(ctr --address "$ctrd/containerd.sock" -n k8s.io)
+wait_for "containerd answering" 60 "${CTR[@]}" version
+"${CTR[@]}" plugins ls | grep -q 'io.containerd.grpc.v1 .*cri .*ok' \
+  || die "containerd's CRI plugin is not running (see $STATE_DIR/logs/containerd.log)"
+
+import_images() {
+  local name tar
+  while read -r name tar; do
+    echo "== $name from $tar"
+    "${CTR[@]}" images import "$tar"
+    "${CTR[@]}" images ls -q | grep -qxF "$name" || { echo "importing $tar gave no image $name"; return 1; }
+  done <"$CLUSTER_IMAGES_LIST"
+  "${CTR[@]}" images ls -q
+}
+step "import $(wc -l <"$CLUSTER_IMAGES_LIST") images into containerd" "$STATE_DIR/logs/import.log" import_images
+
+# ---------------------------------------------------------------------------------------------------------------
+# kubelet and kube-proxy
+printf '# No upstream resolver: pods with dnsPolicy Default get no nameserver; the cluster answers cluster names only.\n' \
+  >"$STATE_DIR/kubelet/resolv.conf"
+cat >"$STATE_DIR/config/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $NODE_IP
+healthzBindAddress: 127.0.0.1
+containerRuntimeEndpoint: unix://$ctrd/containerd.sock
+cgroupDriver: cgroupfs
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+failSwapOn: false
+resolvConf: $STATE_DIR/kubelet/resolv.conf
+clusterDNS: [$DNS_SERVICE_IP]
+clusterDomain: cluster.local
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: true }
+  x509: { clientCAFile: $pki/ca.crt }
+authorization:
+  mode: Webhook
+tlsCertFile: $pki/kubelet.crt
+tlsPrivateKeyFile: $pki/kubelet.key
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 1%
+  imagefs.available: 1%
+serializeImagePulls: false
+EOF
+start_proc kubelet "$K8S_BIN/kubelet" --config="$STATE_DIR/config/kubelet.yaml" \
+  --kubeconfig="$STATE_DIR/config/kubelet.kubeconfig" --root-dir="$STATE_DIR/kubelet/root" \
+  --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --register-node=true
+
+cat >"$STATE_DIR/config/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection:
+  kubeconfig: $STATE_DIR/config/kube-proxy.kubeconfig
+hostnameOverride: $NODE_NAME
+clusterCIDR: $POD_CIDR
+bindAddress: $NODE_IP
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+# NodePorts only on the harness's LAN, never on the machine's own interfaces.
+nodePortAddresses: [$LAN_CIDR]
+conntrack:
+  maxPerCore: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+EOF
+start_proc kube-proxy "$K8S_BIN/kube-proxy" --config="$STATE_DIR/config/kube-proxy.yaml"
+
+wait_for "node $NODE_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+
+# ---------------------------------------------------------------------------------------------------------------
+# CoreDNS and MetalLB
+step "deploy CoreDNS $COREDNS_VERSION" "$STATE_DIR/logs/coredns.log" kubectl apply -f "$CLUSTER_DIR/manifests/coredns.yaml"
+step "deploy MetalLB $METALLB_VERSION (upstream metallb-native.yaml)" "$STATE_DIR/logs/metallb.log" \
+  kubectl apply -f "$(go_mod_dir go.universe.tf/metallb "$METALLB_VERSION")/config/manifests/metallb-native.yaml"
+wait_for "CoreDNS available" 120 kubectl -n kube-system wait --for=condition=Available deployment/coredns --timeout=1s
+wait_for "MetalLB controller available" 120 kubectl -n metallb-system wait --for=condition=Available deployment/controller --timeout=1s
+wait_for "MetalLB speaker running" 120 kubectl -n metallb-system rollout status daemonset/speaker --timeout=1s
+# The pool goes through MetalLB's validating webhook, served by the controller once its certificate is in place.
+wait_for "MetalLB IPAddressPool and L2Advertisement accepted" 90 kubectl apply -f "$CLUSTER_DIR/manifests/metallb-pool.yaml"
+
+cat >"$STATE_DIR/env" <<EOF
+KUBECONFIG=$KUBECONFIG
+CLIENT_NETNS=$CLIENT_NETNS
+CLUSTER_BIN=$K8S_BIN
+CONTAINERD_ADDRESS=$ctrd/containerd.sock
+CONTAINERD_LOG=$STATE_DIR/logs/containerd.log
+LB_POOL_RANGE=$LB_POOL_RANGE
+IMAGES_LIST=$CLUSTER_IMAGES_LIST
+EOF
+log "cluster up in $((SECONDS - total_start))s; environment in $STATE_DIR/env"
