@@ -150,3 +150,17 @@ test('an invalid PORT stops the service with a message naming it', async () => {
     /exited with code 2 before listening: .*"msg":"invalid PORT","value":"eighty","allowed":"an integer from 0 to 65535"/);
   await expect(startService({ PORT: '70000' })).rejects.toThrow(/"msg":"invalid PORT","value":"70000"/);
 });
+
+test('HTTP_FAST_PATH=0 leaves every request to node:http, with the same answers; other values are refused', async () => {
+  service = await startService({ HTTP_FAST_PATH: '0' });
+  expect(service.lines[0]).toMatchObject({ msg: 'listening', fastPath: false });
+  const reply = await httpRequest(service.port, '/cube-root/-8');
+  expect([reply.status, reply.body]).toEqual([200, '{"InputNumber":-8,"CubeRoot":-2}\n']);
+  service.child.kill('SIGTERM');
+  expect(await service.exited).toBe(0);
+  service = undefined;
+  const on = await startService();
+  expect(on.lines[0]).toMatchObject({ msg: 'listening', fastPath: true });
+  on.child.kill('SIGKILL');
+  await expect(startService({ HTTP_FAST_PATH: 'yes' })).rejects.toThrow(/"msg":"invalid HTTP_FAST_PATH","value":"yes","allowed":"an integer from 0 to 1"/);
+});
