@@ -18,6 +18,13 @@ pids_of() {
     [ -n "$cmd" ] && [[ "$cmd" == *"$STATE_DIR/"* && "$cmd" == *$1* ]] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
   done
 }
+# alive PID: the process exists and has not exited (a zombie waiting for its parent to reap it has).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
 # stop NAME PATTERN: SIGTERM, up to 10 s, then SIGKILL.
 stop() {
   local name="$1" pids i
@@ -26,7 +33,7 @@ stop() {
   log "stopping $name (pid $(echo $pids))"
   kill $pids 2>/dev/null
   for ((i = 0; i < 100; i++)); do
-    pids=$(for p in $pids; do kill -0 "$p" 2>/dev/null && echo "$p"; done)
+    pids=$(for p in $pids; do alive "$p" && echo "$p"; done)
     [ -n "$pids" ] || return 0
     sleep 0.1
   done

@@ -165,6 +165,7 @@ start_proc kube-apiserver "$K8S_BIN/kube-apiserver" \
   --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --kubelet-preferred-address-types=InternalIP \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
   --allow-privileged=true --profiling=false
 wait_for "kube-apiserver ready" 120 kubectl get --raw /readyz

@@ -51,6 +51,14 @@ describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, Co
   jest.setTimeout(300_000);
   let cluster: Cluster;
 
+  /** MetalLB's speaker announces the address by ARP on the LAN (its event on the Service). */
+  async function expectAnnouncedByMetalLB(service: string, namespace: string): Promise<void> {
+    const message = await waitFor('MetalLB announcing the address', 30, 1000, () =>
+      cluster.kubectlJson(['get', 'events', '-n', namespace, '--field-selector', `involvedObject.kind=Service,involvedObject.name=${service}`])
+        .items.find((e: any) => e.reason === 'nodeAssigned')?.message as string | undefined);
+    expect(message).toBe('announcing from node "nc-node" with protocol "layer2"');
+  }
+
   beforeAll(() => {
     if (!env) throw new Error(`CI=true and the cluster cannot run: ${missing}`);
     cluster = new Cluster(env);
@@ -107,6 +115,7 @@ describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, Co
       const ip = await waitFor('a load balancer address', 60, 1000, () =>
         cluster.kubectlJson(['get', 'service', lb!.metadata.name, '-n', 'default']).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
       console.log(`dist/'s LoadBalancer Service ${lb!.metadata.name}: ${ip}`);
+      await expectAnnouncedByMetalLB(lb!.metadata.name, 'default');
       expect(ipNumber(ip)).toBeGreaterThanOrEqual(ipNumber(POOL_FIRST));
       expect(ipNumber(ip)).toBeLessThanOrEqual(ipNumber(POOL_LAST));
       // MetalLB's address -> kube-proxy -> nginx -> number-crunch-service (CoreDNS name) -> a pod.
@@ -156,7 +165,8 @@ describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, Co
         apiVersion: 'v1', kind: 'Pod', metadata: { name: 'not-restricted', namespace: 'shop' },
         spec: { containers: [{ name: 'c', image: 'number-crunch:local', imagePullPolicy: 'Never', securityContext: { privileged: true } }] },
       };
-      const r = cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
+      // A server-side dry run goes through admission (Pod Security included) and creates nothing either way.
+      const r = cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
     });
@@ -167,6 +177,7 @@ describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, Co
       const ip = await waitFor('a load balancer address', 60, 1000, () =>
         cluster.kubectlJson(['get', 'service', lb!.metadata.name, '-n', 'shop']).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
       expect(ip).toBe('10.97.0.213');
+      await expectAnnouncedByMetalLB(lb!.metadata.name, 'shop');
       const ok = await waitFor('an answer through the load balancer', 30, 1000, () => {
         const r = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/4`);
         return r.status === 200 ? r : undefined;
