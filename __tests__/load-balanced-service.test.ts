@@ -67,6 +67,19 @@ describe('props', () => {
     expect(spec({ loadBalancerSourceRanges: ['10.0.0.0/8', '2001:db8::/32'] }).spec.loadBalancerSourceRanges)
       .toEqual(['10.0.0.0/8', '2001:db8::/32']);
   });
+  test('source ranges turn node ports off, so the ranges cannot be bypassed through a node port', () => {
+    // kube-proxy filters loadBalancerSourceRanges on the load balancer's address only; a node port skips that filter.
+    expect(spec({ loadBalancerSourceRanges: ['10.0.0.0/8'] }).spec.allocateLoadBalancerNodePorts).toBe(false);
+  });
+  test('without source ranges the cluster default for node ports stays (field left out)', () => {
+    expect(spec({}).spec).not.toHaveProperty('allocateLoadBalancerNodePorts');
+    expect(spec({ loadBalancerSourceRanges: [] }).spec).not.toHaveProperty('allocateLoadBalancerNodePorts');
+  });
+  test('allocateNodePorts: an explicit choice wins, with or without source ranges', () => {
+    expect(spec({ loadBalancerSourceRanges: ['10.0.0.0/8'], allocateNodePorts: true }).spec.allocateLoadBalancerNodePorts).toBe(true);
+    expect(spec({ allocateNodePorts: false }).spec.allocateLoadBalancerNodePorts).toBe(false);
+    expect(spec({ allocateNodePorts: true }).spec.allocateLoadBalancerNodePorts).toBe(true);
+  });
   test('extra annotations merge with MetalLB ones', () => {
     const a = spec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' }, loadBalancerIP: '10.1.2.3' })
       .metadata.annotations;
@@ -92,6 +105,7 @@ describe('validation errors', () => {
     ['source range', { loadBalancerSourceRanges: ['10.0.0.0/8', '10.0.0.1'] }, /invalid loadBalancerSourceRanges\[1\] "10.0.0.1": must be a CIDR block/],
     ['externalTrafficPolicy', { externalTrafficPolicy: 'Nearest' as ExternalTrafficPolicy }, /invalid externalTrafficPolicy "Nearest": must be one of Cluster, Local/],
     ['annotation key', { annotations: { 'bad key': 'x' } }, /invalid annotations\["bad key"\] "x"/],
+    ['allocateNodePorts', { allocateNodePorts: 'no' as unknown as boolean }, /invalid allocateNodePorts "no": must be true or false/],
     ['IP twice', { loadBalancerIP: '10.0.0.1', annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.2' } }, /set the address either with loadBalancerIP or with the metallb.io\/loadBalancerIPs annotation, not both/],
     ['IP twice (old prefix)', { loadBalancerIP: '10.0.0.1', annotations: { 'metallb.universe.tf/loadBalancerIPs': '10.0.0.2' } }, /set the address either with loadBalancerIP or with the metallb.universe.tf\/loadBalancerIPs annotation, not both/],
     ['pool twice', { addressPool: 'a', annotations: { 'metallb.io/address-pool': 'b' } }, /set the pool either with addressPool or with the metallb.io\/address-pool annotation, not both/],

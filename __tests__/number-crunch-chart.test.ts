@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import {
   LoadBalancedService, NumberCrunchApp, NumberCrunchChart, NumberCrunchChartProps, ReverseProxy,
 } from '../lib';
+import { checkManifests } from '../validation/rules';
 import { Manifest, find, selects } from './util';
 
 const synthChart = (props?: NumberCrunchChartProps) => {
@@ -147,6 +148,12 @@ describe('chart props', () => {
       'metallb.universe.tf/loadBalancerIPs': '192.168.1.240',
       'metallb.io/loadBalancerIPs': '192.168.1.240',
     });
+  });
+  test('source ranges on the load balancer turn its node ports off; the manifests pass every policy rule', () => {
+    const { objects } = synthChart({ loadBalancer: { loadBalancerSourceRanges: ['192.168.1.0/24'] } });
+    const lb = find(objects, 'Service', 'number-crunch-lb');
+    expect(lb.spec).toMatchObject({ loadBalancerSourceRanges: ['192.168.1.0/24'], allocateLoadBalancerNodePorts: false });
+    expect(checkManifests(objects)).toEqual([]);
   });
   test('proxy options reach the proxy', () => {
     const { objects } = synthChart({ proxy: { replicas: 2, port: 9000 } });

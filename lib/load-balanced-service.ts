@@ -38,8 +38,21 @@ export interface LoadBalancerOptions {
   readonly addressPool?: string;
   /** How external traffic reaches the pods. @default ExternalTrafficPolicy.CLUSTER */
   readonly externalTrafficPolicy?: ExternalTrafficPolicy;
-  /** Client CIDR blocks allowed to connect. @default - any client */
+  /**
+   * Client CIDR blocks allowed to connect. kube-proxy applies them on the load balancer's address only, so setting
+   * them also turns node ports off (see `allocateNodePorts`): a node port would let any client around them.
+   * @default - any client
+   */
   readonly loadBalancerSourceRanges?: string[];
+  /**
+   * Allocate node ports for the load balancer (`spec.allocateLoadBalancerNodePorts`, Kubernetes 1.24+). MetalLB (L2
+   * and BGP) does not need them. `true` with `loadBalancerSourceRanges` is allowed for clouds whose load balancer
+   * forwards to node ports, but it reopens the bypass: any client that reaches a node's port skips the ranges, so
+   * firewall the nodes. Turning it off on an existing Service does not free node ports already allocated: delete and
+   * re-create the Service (or remove its `nodePort` fields).
+   * @default - false when `loadBalancerSourceRanges` is set, else the cluster's default (true)
+   */
+  readonly allocateNodePorts?: boolean;
   /** Extra Service annotations, e.g. a cloud's load-balancer settings. @default - none */
   readonly annotations?: Record<string, string>;
 }
@@ -97,6 +110,11 @@ export class LoadBalancedService extends Construct {
     }
     const ranges = props.loadBalancerSourceRanges;
     ranges?.forEach((range, i) => checkCidr(this, `loadBalancerSourceRanges[${i}]`, range));
+    if (props.allocateNodePorts !== undefined && typeof props.allocateNodePorts !== 'boolean') {
+      invalid(this, 'allocateNodePorts', props.allocateNodePorts, 'must be true or false');
+    }
+    // kube-proxy filters source ranges on the load balancer's address only: with ranges, no node port by default.
+    const allocateNodePorts = props.allocateNodePorts ?? (ranges !== undefined && ranges.length > 0 ? false : undefined);
     const policy = props.externalTrafficPolicy ?? ExternalTrafficPolicy.CLUSTER;
     if (!Object.values(ExternalTrafficPolicy).includes(policy)) {
       invalid(this, 'externalTrafficPolicy', policy, `must be one of ${Object.values(ExternalTrafficPolicy).join(', ')}`);
@@ -113,7 +131,10 @@ export class LoadBalancedService extends Construct {
       loadBalancerSourceRanges: ranges,
     });
     selectPodsOf(this.service, props.target);
-    // cdk8s-plus 27 has no externalTrafficPolicy prop.
+    // cdk8s-plus 27 has no externalTrafficPolicy or allocateLoadBalancerNodePorts prop.
     ApiObject.of(this.service).addJsonPatch(JsonPatch.add('/spec/externalTrafficPolicy', policy));
+    if (allocateNodePorts !== undefined) {
+      ApiObject.of(this.service).addJsonPatch(JsonPatch.add('/spec/allocateLoadBalancerNodePorts', allocateNodePorts));
+    }
   }
 }
