@@ -126,6 +126,21 @@ describe('props', () => {
     expect(deployment.metadata.labels!['app.kubernetes.io/version']).toBe('1.2.3');
   });
 
+  test('a tag that is not a label value is shortened for the version label on every object, never written as is', () => {
+    const tag = `v${'1234567890'.repeat(7)}`; // 71 characters: too long for a label value
+    const { objects, deployment } = build({ image: `registry:5000/nc:${tag}` });
+    expect(container(deployment).image).toBe(`registry:5000/nc:${tag}`);
+    for (const o of objects) {
+      expect(o.metadata.labels!['app.kubernetes.io/version']).toBe('v123456789012345678901234567890123456789012345678901-8db29f6769');
+    }
+    expect(deployment.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('v123456789012345678901234567890123456789012345678901-8db29f6769');
+  });
+
+  test('a digest-only image leaves the version label out', () => {
+    const { objects } = build({ image: `registry:5000/nc@sha256:${'b'.repeat(64)}` });
+    for (const o of objects) expect(o.metadata.labels).not.toHaveProperty(['app.kubernetes.io/version']);
+  });
+
   test('replicas', () => {
     expect(build({ replicas: 5 }).deployment.spec.replicas).toBe(5);
   });

@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_PART_OF, imageTag, recommendedLabels, selectorLabels } from './labels';
+import { DEFAULT_PART_OF, recommendedLabels, selectorLabels, versionLabel } from './labels';
 import { checkImage, checkName, checkNonNegativeInteger, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
 
 /**
@@ -94,7 +94,7 @@ export function resolveWorkload(scope: Construct, props: WorkloadProps, d: Workl
     maxSurge,
     maxUnavailable,
     selectorLabels: selectorLabels({ name, instance }),
-    labels: recommendedLabels({ name, instance, component: d.component, partOf, version: imageTag(image) }),
+    labels: recommendedLabels({ name, instance, component: d.component, partOf, version: versionLabel(image) }),
   };
 }
 

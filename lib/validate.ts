@@ -11,7 +11,8 @@ export const MAX_DNS_LABEL_LENGTH = 63;
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN_PART = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const MAX_LABEL_VALUE_LENGTH = 63;
+/** Longest label value. */
+export const MAX_LABEL_VALUE_LENGTH = 63;
 const MAX_SUBDOMAIN_LENGTH = 253;
 
 /** Formats the subject of an error: the construct's class and its path in the construct tree. */
