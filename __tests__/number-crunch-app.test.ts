@@ -113,6 +113,13 @@ describe('props', () => {
     expect(build({ name: 'calc' }).service.metadata.name).toBe('calc-service');
   });
 
+  test('instance and partOf take any valid label value, not only DNS names', () => {
+    const { deployment, service } = build({ instance: 'My_App.v2', partOf: 'Maths_Suite' });
+    expect(deployment.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': 'My_App.v2', 'app.kubernetes.io/part-of': 'Maths_Suite' });
+    expect(service.spec.selector['app.kubernetes.io/instance']).toBe('My_App.v2');
+    expect(build({ instance: 'a'.repeat(63) }).deployment.spec.selector.matchLabels['app.kubernetes.io/instance']).toBe('a'.repeat(63));
+  });
+
   test('instance and partOf labels', () => {
     const { deployment } = build({ instance: 'blue', partOf: 'maths' });
     expect(deployment.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': 'blue', 'app.kubernetes.io/part-of': 'maths' });
@@ -235,8 +242,10 @@ describe('validation errors name the construct, prop, value and what is allowed'
     ['name', { name: 'Number_Crunch' }, /invalid name "Number_Crunch": a Kubernetes name must be/],
     ['serviceName', { serviceName: 'svc.with.dots' }, /invalid serviceName "svc.with.dots"/],
     ['derived serviceName too long', { name: 'a'.repeat(60) }, /invalid serviceName "a{60}-service"/],
-    ['instance', { instance: 'Blue' }, /invalid instance "Blue"/],
-    ['partOf', { partOf: '-x' }, /invalid partOf "-x"/],
+    ['instance', { instance: 'Blue!' }, /NumberCrunchApp at 'test\/app': invalid instance "Blue!": a label value must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit \(e.g. "My_App.v2"\)/],
+    ['instance empty', { instance: '' }, /invalid instance "": a label value must be 1-63/],
+    ['instance too long', { instance: 'a'.repeat(64) }, /invalid instance "a{64}": a label value must be 1-63/],
+    ['partOf', { partOf: '-x' }, /invalid partOf "-x": a label value must be 1-63 letters/],
     ['image empty', { image: '' }, /NumberCrunchApp at 'test\/app': invalid image "": an image must be a non-empty reference/],
     ['image blank', { image: '  ' }, /invalid image "  "/],
     ['clusterDomain', { clusterDomain: 'Cluster..local' }, /invalid clusterDomain "Cluster..local"/],

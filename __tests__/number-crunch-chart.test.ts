@@ -155,6 +155,11 @@ describe('chart props', () => {
     expect(lb.spec).toMatchObject({ loadBalancerSourceRanges: ['192.168.1.0/24'], allocateLoadBalancerNodePorts: false });
     expect(checkManifests(objects)).toEqual([]);
   });
+  test('label-value instance and partOf (not DNS names) pass every policy rule', () => {
+    const { objects } = synthChart({ app: { partOf: 'Maths_Suite' }, proxy: { instance: 'Edge_v2.1', partOf: 'Maths_Suite' } });
+    expect(find(objects, 'Deployment', 'number-crunch-proxy').spec.selector.matchLabels['app.kubernetes.io/instance']).toBe('Edge_v2.1');
+    expect(checkManifests(objects)).toEqual([]);
+  });
   test('proxy options reach the proxy', () => {
     const { objects } = synthChart({ proxy: { replicas: 2, port: 9000 } });
     expectWiredCorrectly(objects, 'default');

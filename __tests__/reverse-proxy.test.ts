@@ -99,6 +99,11 @@ describe('props', () => {
     const { proxy } = build({ instance: 'blue', partOf: 'maths' });
     expect(proxy.labels).toMatchObject({ 'app.kubernetes.io/instance': 'blue', 'app.kubernetes.io/part-of': 'maths' });
   });
+  test('instance and partOf take any valid label value', () => {
+    const { proxy, deployment } = build({ instance: 'My_App.v2', partOf: 'A' });
+    expect(proxy.labels).toMatchObject({ 'app.kubernetes.io/instance': 'My_App.v2', 'app.kubernetes.io/part-of': 'A' });
+    expect(deployment.spec.selector.matchLabels['app.kubernetes.io/instance']).toBe('My_App.v2');
+  });
   test('image and pull policy', () => {
     const c = container(build({ image: 'nginx-unpriv:9.9.9', imagePullPolicy: kplus.ImagePullPolicy.ALWAYS }).deployment);
     expect([c.image, c.imagePullPolicy]).toEqual(['nginx-unpriv:9.9.9', 'Always']);
@@ -152,8 +157,8 @@ describe('validation errors', () => {
     ['upstream port', { upstream: { ...upstream, port: 0 } }, /invalid upstream.port 0/],
     ['name', { name: 'Edge' }, /ReverseProxy at 'test\/proxy': invalid name "Edge"/],
     ['configMapName', { configMapName: 'a_b' }, /invalid configMapName "a_b"/],
-    ['instance', { instance: 'x_' }, /invalid instance "x_"/],
-    ['partOf', { partOf: 'A' }, /invalid partOf "A"/],
+    ['instance', { instance: 'x_' }, /ReverseProxy at 'test\/proxy': invalid instance "x_": a label value must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit/],
+    ['partOf', { partOf: 'a b' }, /invalid partOf "a b": a label value must be/],
     ['image', { image: '' }, /invalid image ""/],
     ['replicas', { replicas: 0 }, /invalid replicas 0/],
     ['port', { port: 65536 }, /invalid port 65536/],

@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import {
-  checkCidr, checkImage, checkIp, checkName, checkPort, checkPositiveInteger, checkReplicas, checkSubdomain,
+  checkCidr, checkImage, checkIp, checkLabelValue, checkName, checkPort, checkPositiveInteger, checkReplicas, checkSubdomain,
   isDnsLabel, isDnsSubdomain, isLabelValue,
 } from '../lib/validate';
 
@@ -30,6 +30,7 @@ describe('checks return valid values and throw naming the construct, prop, value
     expect(checkCidr(s, 'cidr', '10.0.0.0/8')).toBe('10.0.0.0/8');
     expect(checkCidr(s, 'cidr', '2001:db8::/32')).toBe('2001:db8::/32');
     expect(checkPositiveInteger(s, 'n', 3)).toBe(3);
+    expect(checkLabelValue(s, 'instance', 'My_App.v2')).toBe('My_App.v2');
   });
 
   test.each([
@@ -47,6 +48,8 @@ describe('checks return valid values and throw naming the construct, prop, value
     ['cidr prefix too long', () => checkCidr(scope(), 'range', '10.0.0.0/33'), /invalid range "10.0.0.0\/33"/],
     ['cidr bad address', () => checkCidr(scope(), 'range', 'x/8'), /invalid range "x\/8"/],
     ['positive integer', () => checkPositiveInteger(scope(), 'n', -1), /invalid n -1: must be a positive integer/],
+    ['label value', () => checkLabelValue(scope(), 'instance', 'my app'), /Chart at 'scope': invalid instance "my app": a label value must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit/],
+    ['empty label value', () => checkLabelValue(scope(), 'partOf', ''), /invalid partOf "": a label value must be 1-63/],
   ])('%s', (_label, run, message) => {
     expect(run).toThrow(message);
   });

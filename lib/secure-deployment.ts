@@ -2,14 +2,14 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_PART_OF, recommendedLabels, selectorLabels, versionLabel } from './labels';
-import { checkImage, checkName, checkNonNegativeInteger, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
+import { checkImage, checkLabelValue, checkName, checkNonNegativeInteger, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
 
 /**
  * Workload props that `NumberCrunchChart` passes through unchanged (its `app` prop): everything but the identity,
  * image and scale of the workload, which the chart sets itself.
  */
 export interface WorkloadOptions {
-  /** Value of the `app.kubernetes.io/part-of` label. @default 'number-crunch' */
+  /** Value of the `app.kubernetes.io/part-of` label: any label value (1-63 letters, digits, '-', '_', '.'). @default 'number-crunch' */
   readonly partOf?: string;
   /** Port the container listens on. @default 8080 */
   readonly port?: number;
@@ -29,7 +29,7 @@ export interface WorkloadOptions {
 export interface WorkloadProps extends WorkloadOptions {
   /** Name of the Deployment, and the `app.kubernetes.io/name` label. @default - 'number-crunch' (app), 'reverse-proxy' (proxy) */
   readonly name?: string;
-  /** Value of the `app.kubernetes.io/instance` label. @default - the name */
+  /** Value of the `app.kubernetes.io/instance` label (also selects the pods): any label value, e.g. 'My_App.v2'. @default - the name */
   readonly instance?: string;
   /** Container image, pinned to a tag or digest. @default - 'number-crunch:local' (app), an unprivileged nginx (proxy) */
   readonly image?: string;
@@ -72,8 +72,8 @@ export const HTTP_PORT_NAME = 'http';
 /** Applies the defaults to `props` once and validates every value; throws naming the construct and the prop. */
 export function resolveWorkload(scope: Construct, props: WorkloadProps, d: WorkloadDefaults): ResolvedWorkload {
   const name = checkName(scope, 'name', props.name ?? d.name);
-  const instance = checkName(scope, 'instance', props.instance ?? name);
-  const partOf = checkName(scope, 'partOf', props.partOf ?? DEFAULT_PART_OF);
+  const instance = checkLabelValue(scope, 'instance', props.instance ?? name);
+  const partOf = checkLabelValue(scope, 'partOf', props.partOf ?? DEFAULT_PART_OF);
   const image = checkImage(scope, 'image', props.image ?? d.image);
   const maxSurge = checkNonNegativeInteger(scope, 'maxSurge', props.maxSurge ?? DEFAULT_MAX_SURGE);
   const maxUnavailable = checkNonNegativeInteger(scope, 'maxUnavailable', props.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE);

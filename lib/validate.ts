@@ -50,6 +50,15 @@ export function checkName(scope: Construct, prop: string, value: string): string
   return value;
 }
 
+/** Validates a non-empty label value (e.g. the `instance` and `partOf` labels, which may be more than DNS names). */
+export function checkLabelValue(scope: Construct, prop: string, value: string): string {
+  if (typeof value !== 'string' || value === '' || !isLabelValue(value)) {
+    invalid(scope, prop, value,
+      `a label value must be 1-${MAX_LABEL_VALUE_LENGTH} letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. "My_App.v2")`);
+  }
+  return value;
+}
+
 /** Validates a DNS-1123 subdomain such as a cluster domain. */
 export function checkSubdomain(scope: Construct, prop: string, value: string): string {
   if (typeof value !== 'string' || !isDnsSubdomain(value)) {
