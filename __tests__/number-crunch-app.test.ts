@@ -1,8 +1,9 @@
+import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
   IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
 } from '../number-crunch/src/contract';
-import { NumberCrunchApp, NumberCrunchAppProps } from '../lib/number-crunch-app';
+import { cpuMillis, NumberCrunchApp, NumberCrunchAppProps } from '../lib/number-crunch-app';
 import { errorOf, find, Manifest, selects, synth } from './util';
 
 const build = (props?: NumberCrunchAppProps, namespace?: string) => {
@@ -220,9 +221,30 @@ describe('props', () => {
     expect(hpa.spec).toEqual({
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'number-crunch' },
       minReplicas: 3, maxReplicas: 6,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 600 } } }],
     });
     expect(deployment.spec.replicas).toBeUndefined();
+  });
+
+  test('the autoscaler targets 60% of the CPU limit, in percent of the request: 600 at 50m/500m, 300 at 100m/500m', () => {
+    const target = (props: NumberCrunchAppProps) =>
+      find(build({ ...props, autoscaling: { maxReplicas: 4 } }).objects, 'HorizontalPodAutoscaler').spec.metrics[0].resource.target;
+    expect(target({})).toEqual({ type: 'Utilization', averageUtilization: 600 });
+    expect(target({ resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) } } }).averageUtilization).toBe(300);
+    expect(target({ resources: { cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.units(1) } } }).averageUtilization).toBe(240);
+  });
+
+  test('targets above 100% of the request are accepted, up to just below limit / request', () => {
+    const target = (t: number) => find(build({ autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: t } }).objects,
+      'HorizontalPodAutoscaler').spec.metrics[0].resource.target.averageUtilization;
+    expect(target(150)).toBe(150);
+    expect(target(999)).toBe(999);
+    expect(target(1)).toBe(1);
+  });
+
+  test('without a CPU limit any positive integer target is accepted', () => {
+    const hpa = find(build({ resources: { cpu: { request: kplus.Cpu.millis(50) } }, autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 2500 } }).objects, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(2500);
   });
 
   test('autoscaling minReplicas and target', () => {
@@ -256,8 +278,19 @@ describe('validation errors name the construct, prop, value and what is allowed'
     ['autoscaling.maxReplicas 0', { autoscaling: { maxReplicas: 0 } }, /invalid autoscaling.maxReplicas 0/],
     ['autoscaling max < min', { autoscaling: { minReplicas: 3, maxReplicas: 2 } }, /invalid autoscaling.maxReplicas 2: must be at least autoscaling.minReplicas \(3\)/],
     ['autoscaling.minReplicas', { autoscaling: { minReplicas: 0, maxReplicas: 2 } }, /invalid autoscaling.minReplicas 0/],
-    ['autoscaling target', { autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 150 } }, /invalid autoscaling.targetCpuUtilizationPercent 150: must be an integer percentage from 1 to 100/],
+    ['autoscaling target at the limit', { autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 1000 } }, /NumberCrunchApp at 'test\/app': invalid autoscaling.targetCpuUtilizationPercent 1000: must be an integer from 1 to 999: a pod cannot use more CPU than its limit \(500m = 1000% of its 50m request\), so at 1000% or more the autoscaler would never add a pod; lower it or raise resources.cpu.limit/],
+    ['autoscaling target above the limit', { autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 1500 } }, /invalid autoscaling.targetCpuUtilizationPercent 1500: must be an integer from 1 to 999/],
+    ['autoscaling target with another limit', { resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) } }, autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 1000 } }, /from 1 to 999: a pod cannot use more CPU than its limit \(1000m = 1000% of its 100m request\)/],
+    ['autoscaling target 0', { autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 0 } }, /invalid autoscaling.targetCpuUtilizationPercent 0: must be an integer from 1 to 999/],
+    ['autoscaling target 70.5', { autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 70.5 } }, /invalid autoscaling.targetCpuUtilizationPercent 70.5/],
+    ['autoscaling without a CPU request', { resources: { memory: { request: Size.mebibytes(96) } }, autoscaling: { maxReplicas: 4 } }, /NumberCrunchApp at 'test\/app': invalid resources.cpu.request undefined: the autoscaler's CPU utilization is a share of the CPU request: set resources.cpu.request/],
+    ['autoscaling default without a CPU limit', { resources: { cpu: { request: kplus.Cpu.millis(50) } }, autoscaling: { maxReplicas: 4 } }, /invalid autoscaling.targetCpuUtilizationPercent undefined: its default is 60% of the CPU limit and resources.cpu.limit is not set: set targetCpuUtilizationPercent/],
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new NumberCrunchApp(scope, 'app', props))).toMatch(message);
   });
 });
+
+test.each<[kplus.Cpu | undefined, number | undefined]>([
+  [kplus.Cpu.millis(50), 50], [kplus.Cpu.millis(500), 500], [kplus.Cpu.units(1), 1000], [kplus.Cpu.units(0.5), 500],
+  [undefined, undefined],
+])('cpuMillis(%p) = %p', (cpu, millis) => expect(cpuMillis(cpu)).toBe(millis));

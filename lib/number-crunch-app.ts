@@ -17,7 +17,11 @@ export interface NumberCrunchAutoscalingProps {
   readonly minReplicas?: number;
   /** Most replicas. */
   readonly maxReplicas: number;
-  /** Average CPU utilization, in percent of the request, to aim for. @default 70 */
+  /**
+   * Average CPU utilization to aim for, in percent of the CPU request (above 100 is normal: the request is small).
+   * An integer from 1 to just below limit / request x 100 (999 with 50m / 500m): a pod never uses more than its limit.
+   * @default - 60% of the CPU limit in percent of the request: 600 with the default 50m request and 500m limit (300m per pod, about 12,000-23,000 req/s at the measured 13-25 CPU-us per request)
+   */
   readonly targetCpuUtilizationPercent?: number;
 }
 
@@ -53,8 +57,17 @@ export const DEFAULT_APP_RESOURCES: kplus.ContainerResources = {
 export const DEFAULT_APP_NAME = 'number-crunch';
 /** Default pod count of the app: two, so one can restart while the other serves. */
 export const DEFAULT_APP_REPLICAS = 2;
-/** Default CPU utilization the autoscaler aims for, in percent of the request. */
-export const DEFAULT_TARGET_CPU_PERCENT = 70;
+/**
+ * Default CPU the autoscaler aims for, in percent of the CPU limit; the HPA's target is this share of the limit
+ * expressed in percent of the request: 60% of 500m = 300m = 600% of the 50m request with the default resources.
+ * Figures from `npm run bench` (README, Performance): the service costs 13-21 CPU-us per request on one core (21-25 at
+ * a fixed rate, 25 through the pod network path), so 300m is about 12,000-23,000 req/s per pod. A target of 70% of the
+ * request (35m) would be 1,700-2,700 req/s per pod: real traffic would read as many times the target and the
+ * autoscaler would go straight to maxReplicas (one proxy replica passes at most ~17,000 req/s, 500m at 29 CPU-us per
+ * request; two app pods at 8,500 req/s each and 21 us are at ~360% of their request, and 70% would ask for 11 pods,
+ * 600% for 2). 60% of the limit leaves 1.67x headroom before a pod is throttled, for the time a new pod takes.
+ */
+export const DEFAULT_TARGET_CPU_SHARE_OF_LIMIT = 60;
 
 /**
  * The number-crunch service: a Deployment of the image built from `number-crunch/` and a ClusterIP Service in front of
@@ -92,7 +105,7 @@ export class NumberCrunchApp extends Construct {
     const { name, port } = w;
     const serviceName = checkName(this, 'serviceName', props.serviceName ?? `${name}-service`);
     const clusterDomain = checkSubdomain(this, 'clusterDomain', props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
-    const autoscaling = props.autoscaling && this.checkAutoscaling(props.autoscaling, w.replicas);
+    const autoscaling = props.autoscaling && this.checkAutoscaling(props.autoscaling, w.replicas, w.resources);
     // In a chart without a namespace the objects would land wherever `kubectl apply` points, while the FQDN handed
     // to the proxy must name one: pin the app's objects to that namespace (a mismatched `-n` then fails loudly).
     const chartNamespace = Chart.of(this).namespace;
@@ -155,17 +168,39 @@ export class NumberCrunchApp extends Construct {
     }
   }
 
-  private checkAutoscaling(a: NumberCrunchAutoscalingProps, replicas: number) {
+  private checkAutoscaling(a: NumberCrunchAutoscalingProps, replicas: number, resources: kplus.ContainerResources) {
     const minReplicas = checkReplicas(this, 'autoscaling.minReplicas', a.minReplicas ?? replicas);
     const maxReplicas = checkReplicas(this, 'autoscaling.maxReplicas', a.maxReplicas);
     if (maxReplicas < minReplicas) {
       invalid(this, 'autoscaling.maxReplicas', maxReplicas,
         `must be at least autoscaling.minReplicas (${minReplicas}); raise maxReplicas or lower minReplicas`);
     }
-    const target = a.targetCpuUtilizationPercent ?? DEFAULT_TARGET_CPU_PERCENT;
-    if (!Number.isInteger(target) || target < 1 || target > 100) {
-      invalid(this, 'autoscaling.targetCpuUtilizationPercent', target, 'must be an integer percentage from 1 to 100');
+    const request = cpuMillis(resources.cpu?.request);
+    const limit = cpuMillis(resources.cpu?.limit);
+    if (request === undefined || request <= 0) {
+      invalid(this, 'resources.cpu.request', resources.cpu?.request?.amount,
+        "the autoscaler's CPU utilization is a share of the CPU request: set resources.cpu.request (e.g. Cpu.millis(50))");
+    }
+    // A pod never uses more CPU than its limit: utilization stays below limit / request, so a target at or above it
+    // would never add a pod.
+    const ceiling = limit === undefined ? undefined : Math.ceil((100 * limit) / request);
+    if (a.targetCpuUtilizationPercent === undefined && limit === undefined) {
+      invalid(this, 'autoscaling.targetCpuUtilizationPercent', undefined,
+        `its default is ${DEFAULT_TARGET_CPU_SHARE_OF_LIMIT}% of the CPU limit and resources.cpu.limit is not set: set targetCpuUtilizationPercent (percent of the CPU request) or a CPU limit`);
+    }
+    const target = a.targetCpuUtilizationPercent ?? Math.floor((DEFAULT_TARGET_CPU_SHARE_OF_LIMIT * limit!) / request);
+    if (!Number.isInteger(target) || target < 1 || (ceiling !== undefined && target >= ceiling)) {
+      invalid(this, 'autoscaling.targetCpuUtilizationPercent', target, ceiling === undefined
+        ? 'must be a positive integer (percent of the CPU request)'
+        : `must be an integer from 1 to ${ceiling - 1}: a pod cannot use more CPU than its limit (${limit}m = ${ceiling}% of its ${request}m request), so at ${ceiling}% or more the autoscaler would never add a pod; lower it or raise resources.cpu.limit`);
     }
     return { minReplicas, maxReplicas, target };
   }
+}
+
+/** Millicores of a CPU quantity as cdk8s-plus writes it ("50m", "1", "0.5"); undefined when unset or unreadable. */
+export function cpuMillis(cpu: kplus.Cpu | undefined): number | undefined {
+  const m = cpu === undefined ? null : /^(\d+(?:\.\d+)?)(m?)$/.exec(cpu.amount);
+  if (!m) return undefined;
+  return m[2] === 'm' ? Number(m[1]) : Number(m[1]) * 1000;
 }
