@@ -62,7 +62,7 @@ export const DEFAULT_APP_REPLICAS = 2;
  * expressed in percent of the request: 60% of 500m = 300m = 600% of the 50m request with the default resources.
  * Figures from `npm run bench` (README, Performance): the service costs 13-21 CPU-us per request on one core (21-25 at
  * a fixed rate, 25 through the pod network path), so 300m is about 12,000-23,000 req/s per pod. A target of 70% of the
- * request (35m) would be 1,700-2,700 req/s per pod: real traffic would read as many times the target and the
+ * request (35m) would be 1,400-2,700 req/s per pod: real traffic would read as many times the target and the
  * autoscaler would go straight to maxReplicas (one proxy replica passes at most ~17,000 req/s, 500m at 29 CPU-us per
  * request; two app pods at 8,500 req/s each and 21 us are at ~360% of their request, and 70% would ask for 11 pods,
  * 600% for 2). 60% of the limit leaves 1.67x headroom before a pod is throttled, for the time a new pod takes.
