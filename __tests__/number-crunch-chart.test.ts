@@ -160,6 +160,21 @@ describe('chart props', () => {
     expect(find(objects, 'Deployment', 'number-crunch-proxy').spec.selector.matchLabels['app.kubernetes.io/instance']).toBe('Edge_v2.1');
     expect(checkManifests(objects)).toEqual([]);
   });
+  test('two proxy replicas get their own PodDisruptionBudget next to the app\'s; every policy rule passes', () => {
+    const { objects, chart } = synthChart({ proxy: { replicas: 2 }, namespace: 'maths' });
+    const proxyPdb = find(objects, 'PodDisruptionBudget', 'number-crunch-proxy-pdb');
+    const appPdb = find(objects, 'PodDisruptionBudget', 'number-crunch-pdb');
+    const proxyPods = find(objects, 'Deployment', 'number-crunch-proxy').spec.template.metadata.labels;
+    const appPods = find(objects, 'Deployment', 'number-crunch').spec.template.metadata.labels;
+    expect([selects(proxyPdb.spec.selector.matchLabels, proxyPods), selects(proxyPdb.spec.selector.matchLabels, appPods)]).toEqual([true, false]);
+    expect([selects(appPdb.spec.selector.matchLabels, appPods), selects(appPdb.spec.selector.matchLabels, proxyPods)]).toEqual([true, false]);
+    expect(proxyPdb.spec.maxUnavailable).toBe(1);
+    expect(proxyPdb.metadata.namespace).toBe('maths');
+    expect(chart.proxy.podDisruptionBudget).toBeDefined();
+    const names = objects.map((o) => o.metadata.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(checkManifests(objects)).toEqual([]);
+  });
   test('proxy options reach the proxy', () => {
     const { objects } = synthChart({ proxy: { replicas: 2, port: 9000 } });
     expectWiredCorrectly(objects, 'default');

@@ -109,6 +109,20 @@ describe('props', () => {
     expect([c.image, c.imagePullPolicy]).toEqual(['nginx-unpriv:9.9.9', 'Always']);
   });
   test('replicas', () => expect(build({ replicas: 3 }).deployment.spec.replicas).toBe(3));
+  test('more than one replica: a PodDisruptionBudget <name>-pdb allowing one disruption, selecting exactly the proxy pods', () => {
+    const { objects, deployment, proxy } = build({ replicas: 2 });
+    const pdb = find(objects, 'PodDisruptionBudget', 'reverse-proxy-pdb');
+    expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: deployment.spec.selector.matchLabels } });
+    expect(pdb.metadata.labels).toEqual(proxy.labels);
+    expect(proxy.podDisruptionBudget).toBeDefined();
+    expect(find(build({ name: 'edge', replicas: 3 }).objects, 'PodDisruptionBudget').metadata.name).toBe('edge-pdb');
+  });
+  test('one replica: no PodDisruptionBudget', () => {
+    const { objects, proxy } = build();
+    expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+    expect(proxy.podDisruptionBudget).toBeUndefined();
+  });
   test('port flows to listen, container port and probes', () => {
     const { deployment, proxy } = build({ port: 9090 });
     expect(proxy.nginxConf).toMatch(/listen 9090;/);

@@ -6,7 +6,7 @@ import {
   IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, PORT_ENV, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
 } from '../number-crunch/src/contract';
 import {
-  HTTP_PORT_NAME, resolveWorkload, secureDeployment, selectPodsOf, WorkloadOptions, WorkloadProps,
+  HTTP_PORT_NAME, resolveWorkload, secureDeployment, selectPodsOf, workloadDisruptionBudget, WorkloadOptions, WorkloadProps,
 } from './secure-deployment';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
 import { checkName, checkReplicas, checkSubdomain, invalid } from './validate';
@@ -143,11 +143,7 @@ export class NumberCrunchApp extends Construct {
     this.address = serviceAddress(serviceName, namespace, port, clusterDomain);
 
     if (props.podDisruptionBudget ?? true) {
-      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: `${name}-pdb`, namespace: pinnedNamespace, labels: this.labels },
-        // maxUnavailable (not minAvailable) so a single replica never blocks a node drain.
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
-      });
+      this.podDisruptionBudget = workloadDisruptionBudget(this, w, pinnedNamespace);
     }
 
     if (autoscaling) {

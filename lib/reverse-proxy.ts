@@ -1,8 +1,8 @@
-import { Duration, Size } from 'cdk8s';
+import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { configChecksum, NGINX_CONF_FILE, NginxConfOptions, renderNginxConf } from './nginx-conf';
-import { resolveWorkload, secureDeployment, WorkloadProps } from './secure-deployment';
+import { resolveWorkload, secureDeployment, workloadDisruptionBudget, WorkloadProps } from './secure-deployment';
 import { ServiceAddress } from './service-address';
 import { checkName, checkPort, checkPositiveInteger, invalid } from './validate';
 
@@ -104,6 +104,8 @@ export class ReverseProxy extends Construct {
   public readonly selectorLabels: { [key: string]: string };
   /** Labels on every object of the proxy. */
   public readonly labels: { [key: string]: string };
+  /** The PodDisruptionBudget (policy/v1, `<name>-pdb`, one disruption at a time), made when there is more than one replica. */
+  public readonly podDisruptionBudget?: ApiObject;
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
     super(scope, id);
@@ -173,5 +175,7 @@ export class ReverseProxy extends Construct {
         ],
       },
     });
+    // Same budget as the app's; with one replica it would protect nothing.
+    if (w.replicas > 1) this.podDisruptionBudget = workloadDisruptionBudget(this, w);
   }
 }

@@ -1,6 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
 import { DEFAULT_PART_OF, recommendedLabels, selectorLabels, versionLabel } from './labels';
 import { checkImage, checkLabelValue, checkName, checkNonNegativeInteger, checkPort, checkPositiveInteger, checkReplicas, invalid } from './validate';
 
@@ -138,6 +139,17 @@ export function selectPodsOf(service: kplus.Service, deployment: kplus.Deploymen
   for (const [key, value] of Object.entries(deployment.matchLabels)) {
     service.selectLabel(key, value);
   }
+}
+
+/**
+ * The PodDisruptionBudget (policy/v1) of a workload, `<name>-pdb`: one voluntary disruption at a time, selecting the
+ * workload's pods by its selector labels. maxUnavailable (not minAvailable) so a single replica never blocks a drain.
+ */
+export function workloadDisruptionBudget(scope: Construct, w: ResolvedWorkload, namespace?: string): ApiObject {
+  return new k8s.KubePodDisruptionBudget(scope, 'PodDisruptionBudget', {
+    metadata: { name: `${w.name}-pdb`, namespace, labels: w.labels },
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: w.selectorLabels } },
+  });
 }
 
 /** Well-known topology key of a node's hostname. */
