@@ -249,11 +249,13 @@ wait_for "containerd answering" 60 "${CTR[@]}" version
   || die "containerd's CRI plugin is not running (see $STATE_DIR/logs/containerd.log)"
 
 import_images() {
-  local name tar
+  local name tar list
   while read -r name tar; do
     echo "== $name from $tar"
     "${CTR[@]}" images import "$tar"
-    "${CTR[@]}" images ls -q | grep -qxF "$name" || { echo "importing $tar gave no image $name"; return 1; }
+    # (the list is read whole first: with pipefail, grep -q ending early could fail ctr with SIGPIPE)
+    list=$("${CTR[@]}" images ls -q)
+    grep -qxF "$name" <<<"$list" || { echo "importing $tar gave no image $name"; return 1; }
   done <"$CLUSTER_IMAGES_LIST"
   "${CTR[@]}" images ls -q
 }
