@@ -152,6 +152,80 @@ export function workloadDisruptionBudget(scope: Construct, w: ResolvedWorkload, 
   });
 }
 
+/** A container's securityContext as written in the manifest. */
+export interface ContainerSecurityContextJson {
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly runAsNonRoot?: boolean;
+  readonly privileged?: boolean;
+  readonly readOnlyRootFilesystem?: boolean;
+  readonly allowPrivilegeEscalation?: boolean;
+  readonly capabilities?: { readonly add?: string[]; readonly drop?: string[] };
+  readonly [key: string]: unknown;
+}
+
+/** The one capability Pod Security "restricted" lets a container add. */
+const ALLOWED_ADDED_CAPABILITY = 'NET_BIND_SERVICE';
+
+/**
+ * A container's securityContext completed to Pod Security "restricted": non-root, not privileged, no privilege
+ * escalation, every capability dropped, and a read-only root filesystem unless it explicitly asks for a writable one
+ * (not part of "restricted"). A setting that explicitly breaks "restricted" throws, naming `where` and the fix.
+ * Keys keep their order; missing ones are appended.
+ */
+export function restrictedContainerContext(where: string, sc: ContainerSecurityContextJson = {}): ContainerSecurityContextJson {
+  const refuse = (setting: string, fix = 'remove it') => {
+    throw new Error(`${where} sets ${setting}, which Pod Security "restricted" forbids: ${fix}`);
+  };
+  if (sc.privileged === true) refuse('privileged: true');
+  if (sc.allowPrivilegeEscalation === true) refuse('allowPrivilegeEscalation: true');
+  if (sc.runAsNonRoot === false) refuse('runAsNonRoot: false');
+  if (sc.runAsUser === 0) refuse('runAsUser: 0', 'set a non-zero user');
+  const added = (sc.capabilities?.add ?? []).filter((cap) => cap !== ALLOWED_ADDED_CAPABILITY);
+  if (added.length > 0) {
+    throw new Error(`${where} adds capabilities ${added.join(', ')}, which Pod Security "restricted" forbids: add none but ${ALLOWED_ADDED_CAPABILITY}`);
+  }
+  const add = sc.capabilities?.add;
+  return {
+    ...sc,
+    runAsNonRoot: true,
+    privileged: false,
+    readOnlyRootFilesystem: sc.readOnlyRootFilesystem ?? true,
+    allowPrivilegeEscalation: false,
+    capabilities: { ...(add && add.length > 0 ? { add } : {}), drop: ['ALL'] },
+  };
+}
+
+/**
+ * A Deployment whose pod spec is made restricted when it is synthesized, so containers and init containers added
+ * after construction (`addContainer`, `addInitContainer`, `attachContainer` on the exposed Deployment) get the same
+ * securityContext as the first, and the pod seccomp RuntimeDefault. (cdk8s-plus 27 has no seccomp prop and its
+ * Capability enum has no "ALL", so this cannot be done through its props.)
+ */
+class RestrictedDeployment extends kplus.Deployment {
+  /** @internal */
+  public _toKube(): ReturnType<kplus.Deployment['_toKube']> {
+    const spec = super._toKube();
+    const pod = spec.template.spec;
+    if (pod === undefined) return spec;
+    const where = (c: { name: string }) => `container "${c.name}" of Deployment "${this.name}"`;
+    const restrict = <C extends { name: string; securityContext?: object }>(c: C): C =>
+      ({ ...c, securityContext: restrictedContainerContext(where(c), c.securityContext as ContainerSecurityContextJson) });
+    return {
+      ...spec,
+      template: {
+        ...spec.template,
+        spec: {
+          ...pod,
+          securityContext: { ...pod.securityContext, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: pod.containers.map(restrict),
+          initContainers: pod.initContainers?.map(restrict),
+        },
+      },
+    };
+  }
+}
+
 /** Well-known topology key of a node's hostname. */
 export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
 
@@ -163,7 +237,7 @@ export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
  */
 export function secureDeployment(scope: Construct, id: string, o: SecureDeploymentOptions): kplus.Deployment {
   const w = o.workload;
-  const deployment = new kplus.Deployment(scope, id, {
+  const deployment = new RestrictedDeployment(scope, id, {
     metadata: { name: w.name, namespace: o.namespace, labels: w.labels },
     podMetadata: { labels: w.labels, annotations: o.podAnnotations },
     select: false,
@@ -195,14 +269,12 @@ export function secureDeployment(scope: Construct, id: string, o: SecureDeployme
       privileged: false,
     },
   });
-  // cdk8s-plus 27 has no seccomp or topologySpreadConstraints props, and its Capability enum has no "ALL":
-  // patch the generated object.
+  // cdk8s-plus 27 has no topologySpreadConstraints prop: patch the generated object. (Security context: see
+  // RestrictedDeployment.)
   const api = ApiObject.of(deployment);
   // cdk8s-plus labels every pod with its construct path; we select by stable labels, so drop it: it would roll the
   // pods whenever the construct tree is reorganised.
   api.addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${CDK8S_ADDRESS_LABEL.replace('/', '~1')}`));
-  api.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/securityContext/capabilities', { drop: ['ALL'] }));
-  api.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
   if (w.spreadAcrossNodes) {
     api.addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [{
       maxSkew: 1,

@@ -1,0 +1,91 @@
+import { Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { NumberCrunchChart } from '../lib';
+import { ContainerSecurityContextJson, restrictedContainerContext } from '../lib/secure-deployment';
+import { podSecurityRestrictedRule } from '../validation/rules';
+import { Manifest, find } from './util';
+
+// What Pod Security "restricted" (and this project) demands of every container, written out literally.
+const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+/** The chart, with `change` applied to it after construction, synthesized. */
+const synthWith = (change: (chart: NumberCrunchChart) => void) => {
+  const chart = new NumberCrunchChart(Testing.app(), 'number-crunch', { proxy: { replicas: 2 } });
+  change(chart);
+  return Testing.synth(chart) as Manifest[];
+};
+const allContainers = (d: Manifest): any[] => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers];
+
+describe('containers added through the exposed Deployments after construction keep the restricted context', () => {
+  const objects = synthWith((chart) => {
+    chart.app.deployment.addContainer({ name: 'log-shipper', image: 'busybox:1.36', command: ['sleep', 'infinity'] });
+    chart.app.deployment.addInitContainer({ name: 'wait', image: 'busybox:1.36', command: ['true'] });
+    chart.proxy.deployment.attachContainer(new kplus.Container({ name: 'exporter', image: 'nginx-exporter:1.4.0', portNumber: 9113 }));
+  });
+  const app = find(objects, 'Deployment', 'number-crunch');
+  const proxy = find(objects, 'Deployment', 'number-crunch-proxy');
+
+  test('every container, init containers too, has the full restricted securityContext', () => {
+    expect(allContainers(app).map((c) => c.name)).toEqual(['wait', 'number-crunch', 'log-shipper']);
+    expect(allContainers(proxy).map((c) => c.name)).toEqual(['nginx', 'exporter']);
+    for (const c of [...allContainers(app), ...allContainers(proxy)]) {
+      expect({ container: c.name, securityContext: c.securityContext })
+        .toEqual({ container: c.name, securityContext: expect.objectContaining(RESTRICTED_CONTAINER) });
+    }
+  });
+
+  test('the pod gives them a non-root numeric user and seccomp RuntimeDefault', () => {
+    expect(app.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(proxy.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101, runAsGroup: 101, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  test('the pod-security-restricted policy rule passes on them', () => {
+    expect(podSecurityRestrictedRule.check(objects)).toEqual([]);
+  });
+});
+
+test('a sidecar that asks to be privileged fails synth, naming the container and the fix', () => {
+  expect(() => synthWith((chart) => {
+    chart.proxy.deployment.addContainer({ name: 'debug', image: 'busybox:1.36', securityContext: { privileged: true } });
+  })).toThrow(/container "debug" of Deployment "number-crunch-proxy" sets privileged: true, which Pod Security "restricted" forbids: remove it/);
+});
+
+test('an explicit readOnlyRootFilesystem: false is honoured (not part of "restricted"); the rest is still enforced', () => {
+  const objects = synthWith((chart) => {
+    chart.app.deployment.addContainer({ name: 'writer', image: 'busybox:1.36', securityContext: { readOnlyRootFilesystem: false, user: 2000 } });
+  });
+  const writer = find(objects, 'Deployment', 'number-crunch').spec.template.spec.containers[1];
+  expect(writer.securityContext).toEqual({
+    runAsUser: 2000, runAsNonRoot: true, privileged: false, readOnlyRootFilesystem: false, allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+  });
+  expect(podSecurityRestrictedRule.check(objects)).toEqual([]);
+});
+
+describe('restrictedContainerContext', () => {
+  test('fills in every restricted setting and drops ALL capabilities', () => {
+    expect(restrictedContainerContext('container "c"', {})).toEqual({
+      runAsNonRoot: true, privileged: false, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+  });
+  test('keeps the user, the group and an added NET_BIND_SERVICE', () => {
+    expect(restrictedContainerContext('container "c"', { runAsUser: 7, runAsGroup: 8, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['NET_RAW'] } }))
+      .toEqual({
+        runAsUser: 7, runAsGroup: 8, runAsNonRoot: true, privileged: false, readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+      });
+  });
+  test.each<[string, ContainerSecurityContextJson, RegExp]>([
+    ['privileged', { privileged: true }, /container "c" sets privileged: true, which Pod Security "restricted" forbids: remove it/],
+    ['privilege escalation', { allowPrivilegeEscalation: true }, /container "c" sets allowPrivilegeEscalation: true, which Pod Security "restricted" forbids: remove it/],
+    ['root allowed', { runAsNonRoot: false }, /container "c" sets runAsNonRoot: false, which Pod Security "restricted" forbids: remove it/],
+    ['root user', { runAsUser: 0 }, /container "c" sets runAsUser: 0, which Pod Security "restricted" forbids: set a non-zero user/],
+    ['added capability', { capabilities: { add: ['SYS_ADMIN'] } }, /container "c" adds capabilities SYS_ADMIN, which Pod Security "restricted" forbids: add none but NET_BIND_SERVICE/],
+  ])('refuses %s', (_label, context, message) => {
+    expect(() => restrictedContainerContext('container "c"', context)).toThrow(message);
+  });
+});
