@@ -112,6 +112,16 @@ describe('another namespace', () => {
       'app.kubernetes.io/component': 'namespace', 'app.kubernetes.io/version': 'local',
     }));
   });
+  test('the Namespace object makes the API server enforce Pod Security "restricted" (and warn on apply)', () => {
+    expect(objects[0].metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
+  });
+  test('enforcePodSecurity: false leaves the Pod Security labels off', () => {
+    const labels = synthChart({ namespace: 'maths', enforcePodSecurity: false }).objects[0].metadata.labels;
+    expect(Object.keys(labels ?? {}).filter((k) => k.startsWith('pod-security.kubernetes.io/'))).toEqual([]);
+  });
   test('createNamespace: true makes even "default" explicitly, first', () => {
     const made = synthChart({ createNamespace: true }).objects;
     expect(made[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'default' } });
@@ -173,6 +183,14 @@ describe('chart props', () => {
     expect(chart.proxy.podDisruptionBudget).toBeDefined();
     const names = objects.map((o) => o.metadata.name);
     expect(new Set(names).size).toBe(names.length);
+    expect(checkManifests(objects)).toEqual([]);
+  });
+  test('imageRevision reaches the app\'s pod template only; the manifests pass every policy rule', () => {
+    const { objects } = synthChart({ imageRevision: `sha256:${'d'.repeat(64)}` });
+    expect(find(objects, 'Deployment', 'number-crunch').spec.template.metadata.annotations)
+      .toEqual({ 'number-crunch-cdk8s/image-revision': `sha256:${'d'.repeat(64)}` });
+    expect(find(objects, 'Deployment', 'number-crunch-proxy').spec.template.metadata.annotations)
+      .not.toHaveProperty(['number-crunch-cdk8s/image-revision']);
     expect(checkManifests(objects)).toEqual([]);
   });
   test('proxy options reach the proxy', () => {

@@ -18,12 +18,20 @@ import { checkName, describe } from './validate';
 export interface NumberCrunchChartProps extends ChartProps {
   /** Emit the Namespace object itself. @default - true unless the namespace is 'default' */
   readonly createNamespace?: boolean;
+  /**
+   * Label the Namespace object the chart writes so that the API server enforces the Pod Security "restricted" standard
+   * in it (`pod-security.kubernetes.io/enforce` and `warn`). Turn off only if other, less hardened workloads share it.
+   * @default true
+   */
+  readonly enforcePodSecurity?: boolean;
   /** Base name: the app's Deployment; other names derive from it. @default 'number-crunch' */
   readonly name?: string;
   /** Image of the service. @default 'number-crunch:local' */
   readonly image?: string;
   /** Pull policy of the service's image. @default kplus.ImagePullPolicy.IF_NOT_PRESENT */
   readonly imagePullPolicy?: kplus.ImagePullPolicy;
+  /** Revision of the service's image (e.g. its image ID), so `kubectl apply` rolls the pods onto a rebuilt image under the same tag; see `WorkloadProps.imageRevision`. @default - none */
+  readonly imageRevision?: string;
   /** Pods of the service. @default 2 */
   readonly replicas?: number;
   /** Cluster DNS domain. @default 'cluster.local' */
@@ -64,7 +72,12 @@ export class NumberCrunchChart extends Chart {
 
     if (props.createNamespace ?? namespace !== DEFAULT_NAMESPACE) {
       // Made first, so it comes first in the manifests (kubectl applies in order); labelled below.
-      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: namespace } });
+      // The API server's Pod Security admission enforces the "restricted" standard in it (and warns on apply), so a
+      // pod that is not hardened the way these constructs harden theirs is refused, not just reported by the checks.
+      const podSecurity = (props.enforcePodSecurity ?? true)
+        ? { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' }
+        : undefined;
+      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: namespace, labels: podSecurity } });
       // A Namespace is not itself namespaced: drop the chart's namespace from its metadata.
       this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     }
@@ -74,6 +87,7 @@ export class NumberCrunchChart extends Chart {
       instance: name,
       image: props.image,
       imagePullPolicy: props.imagePullPolicy,
+      imageRevision: props.imageRevision,
       replicas: props.replicas,
       clusterDomain: props.clusterDomain,
       autoscaling: props.autoscaling,
