@@ -149,6 +149,19 @@ describe('props', () => {
     for (const o of objects) expect(o.metadata.labels).not.toHaveProperty(['app.kubernetes.io/version']);
   });
 
+  test('imageRevision becomes a pod-template annotation, so a rebuilt image under the same tag rolls the pods on apply', () => {
+    const id = `sha256:${'c'.repeat(64)}`;
+    const { deployment } = build({ imageRevision: id });
+    expect(deployment.spec.template.metadata.annotations).toEqual({ 'number-crunch-cdk8s/image-revision': id });
+    expect(build({ imageRevision: 'build-43' }).deployment.spec.template.metadata.annotations)
+      .toEqual({ 'number-crunch-cdk8s/image-revision': 'build-43' });
+    expect(container(deployment).image).toBe('number-crunch:local');
+  });
+
+  test('without imageRevision the pod template has no annotation', () => {
+    expect(build().deployment.spec.template.metadata).not.toHaveProperty('annotations');
+  });
+
   test('replicas', () => {
     expect(build({ replicas: 5 }).deployment.spec.replicas).toBe(5);
   });
@@ -270,6 +283,8 @@ describe('validation errors name the construct, prop, value and what is allowed'
     ['partOf', { partOf: '-x' }, /invalid partOf "-x": a label value must be 1-63 letters/],
     ['image empty', { image: '' }, /NumberCrunchApp at 'test\/app': invalid image "": an image must be a non-empty reference/],
     ['image blank', { image: '  ' }, /invalid image "  "/],
+    ['imageRevision empty', { imageRevision: '' }, /NumberCrunchApp at 'test\/app': invalid imageRevision "": must be a non-empty string without spaces, e.g. the image ID from `docker image inspect -f '{{.Id}}' <image>`/],
+    ['imageRevision with a space', { imageRevision: 'build 4' }, /invalid imageRevision "build 4": must be a non-empty string without spaces/],
     ['clusterDomain', { clusterDomain: 'Cluster..local' }, /invalid clusterDomain "Cluster..local"/],
     ['preStopSeconds', { preStopSeconds: 0 }, /invalid preStopSeconds 0: must be a positive integer/],
     ['maxSurge', { maxSurge: -1 }, /NumberCrunchApp at 'test\/app': invalid maxSurge -1: must be a whole number, 0 or more/],

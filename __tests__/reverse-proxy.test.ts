@@ -108,6 +108,12 @@ describe('props', () => {
     const c = container(build({ image: 'nginx-unpriv:9.9.9', imagePullPolicy: kplus.ImagePullPolicy.ALWAYS }).deployment);
     expect([c.image, c.imagePullPolicy]).toEqual(['nginx-unpriv:9.9.9', 'Always']);
   });
+  test('imageRevision sits next to the config checksum', () => {
+    const { deployment, proxy } = build({ imageRevision: 'build-7' });
+    expect(deployment.spec.template.metadata.annotations).toEqual({
+      'checksum/config': configChecksum(proxy.nginxConf), 'number-crunch-cdk8s/image-revision': 'build-7',
+    });
+  });
   test('replicas', () => expect(build({ replicas: 3 }).deployment.spec.replicas).toBe(3));
   test('more than one replica: a PodDisruptionBudget <name>-pdb allowing one disruption, selecting exactly the proxy pods', () => {
     const { objects, deployment, proxy } = build({ replicas: 2 });

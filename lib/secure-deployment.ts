@@ -39,6 +39,14 @@ export interface WorkloadProps extends WorkloadOptions {
    * registry, and still pulls a registry image the first time. @default kplus.ImagePullPolicy.IF_NOT_PRESENT
    */
   readonly imagePullPolicy?: kplus.ImagePullPolicy;
+  /**
+   * A string that changes whenever the image's content does under the same tag (e.g. its image ID, from `docker image
+   * inspect -f '{{.Id}}' number-crunch:local`), written as the pod-template annotation
+   * `number-crunch-cdk8s/image-revision`: a new value makes `kubectl apply` roll the pods, which then start from the
+   * image the node now has under that tag (with `IF_NOT_PRESENT` an unchanged manifest never picks up a re-imported
+   * image). @default - none: after re-importing an image under the same tag, run `kubectl rollout restart deployment/<name>`
+   */
+  readonly imageRevision?: string;
   /** Pod count. @default - 2 (app), 1 (proxy) */
   readonly replicas?: number;
 }
@@ -55,8 +63,10 @@ export interface WorkloadDefaults {
 }
 
 /** `WorkloadProps` validated, with defaults applied, plus the labels that follow from them. */
-export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'resources'>> {
+export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'resources' | 'imageRevision'>> {
   readonly resources: kplus.ContainerResources;
+  /** See `WorkloadProps.imageRevision`. */
+  readonly imageRevision?: string;
   /** Labels that select the pods. */
   readonly selectorLabels: { [key: string]: string };
   /** The recommended labels of every object of the workload. */
@@ -67,6 +77,8 @@ export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'resource
 export const DEFAULT_MAX_SURGE = 1;
 /** Default pods below `replicas` during a rolling update: none, so capacity never drops. */
 export const DEFAULT_MAX_UNAVAILABLE = 0;
+/** Pod-template annotation carrying `imageRevision`, so a rebuilt image under the same tag rolls the pods on apply. */
+export const IMAGE_REVISION_ANNOTATION = 'number-crunch-cdk8s/image-revision';
 /** Name of the container port and of the Service ports in front of it. */
 export const HTTP_PORT_NAME = 'http';
 
@@ -87,6 +99,7 @@ export function resolveWorkload(scope: Construct, props: WorkloadProps, d: Workl
     partOf,
     image,
     imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    imageRevision: props.imageRevision === undefined ? undefined : checkImageRevision(scope, props.imageRevision),
     replicas: checkReplicas(scope, 'replicas', props.replicas ?? d.replicas),
     port: checkPort(scope, 'port', props.port ?? d.port),
     resources: props.resources ?? d.resources,
@@ -97,6 +110,14 @@ export function resolveWorkload(scope: Construct, props: WorkloadProps, d: Workl
     selectorLabels: selectorLabels({ name, instance }),
     labels: recommendedLabels({ name, instance, component: d.component, partOf, version: versionLabel(image) }),
   };
+}
+
+function checkImageRevision(scope: Construct, value: string): string {
+  if (typeof value !== 'string' || !/^\S+$/.test(value)) {
+    invalid(scope, 'imageRevision', value,
+      "must be a non-empty string without spaces, e.g. the image ID from `docker image inspect -f '{{.Id}}' <image>`");
+  }
+  return value;
 }
 
 /** Inputs of `secureDeployment`. */
@@ -237,9 +258,11 @@ export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
  */
 export function secureDeployment(scope: Construct, id: string, o: SecureDeploymentOptions): kplus.Deployment {
   const w = o.workload;
+  const podAnnotations = w.imageRevision === undefined
+    ? o.podAnnotations : { ...o.podAnnotations, [IMAGE_REVISION_ANNOTATION]: w.imageRevision };
   const deployment = new RestrictedDeployment(scope, id, {
     metadata: { name: w.name, namespace: o.namespace, labels: w.labels },
-    podMetadata: { labels: w.labels, annotations: o.podAnnotations },
+    podMetadata: { labels: w.labels, annotations: podAnnotations },
     select: false,
     replicas: w.replicas,
     strategy: kplus.DeploymentStrategy.rollingUpdate({
