@@ -17,14 +17,15 @@ build_kubernetes() {
     && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kube-scheduler" ] && { log "kubernetes $KUBERNETES_VERSION: cached"; return; }
   local v x=""
   for v in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    x+=" -X $v.gitVersion=$KUBERNETES_VERSION -X $v.gitCommit=$KUBERNETES_COMMIT -X $v.gitTreeState=clean"
-    x+=" -X $v.buildDate=$KUBERNETES_BUILD_DATE -X $v.gitMajor=1 -X $v.gitMinor=27"
+    x+=" -X $v.gitVersion=$KUBERNETES_VERSION -X $v.gitTreeState=clean"
+    [ -z "$KUBERNETES_COMMIT" ] || x+=" -X $v.gitCommit=$KUBERNETES_COMMIT"
+    x+=" -X $v.buildDate=$KUBERNETES_BUILD_DATE -X $v.gitMajor=1 -X $v.gitMinor=$KUBERNETES_MINOR"
   done
   mkdir -p "$bin.tmp"
   # providerless: without the in-tree cloud providers (not used here; upstream supports this build tag).
   step "build kubernetes $KUBERNETES_VERSION (kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)" \
     "$NC_LOGS/build-kubernetes.log" \
-    bash -c 'cd "$1" && shift && "$@"' _ "$CLUSTER_DIR/build/kubernetes" \
+    bash -c 'cd "$1" && shift && "$@"' _ "$SET_BUILD_DIR/kubernetes" \
     "${GO_NICE[@]}" build -tags providerless -ldflags "-s -w$x" -o "$bin.tmp/" \
     $pkg/kube-apiserver $pkg/kube-controller-manager $pkg/kube-scheduler $pkg/kubelet $pkg/kube-proxy $pkg/kubectl
   rm -rf "$bin" && mv "$bin.tmp" "$bin"
@@ -41,20 +42,27 @@ go_build_module() {
 
 build_etcd() {
   [ -x "$ETCD_BIN/etcd" ] && { log "etcd $ETCD_VERSION: cached"; return; }
-  go_build_module "etcd $ETCD_VERSION" "$CLUSTER_DIR/build/etcd" "$ETCD_BIN.d" go.etcd.io/etcd/server/v3
+  go_build_module "etcd $ETCD_VERSION" "$SET_BUILD_DIR/etcd" "$ETCD_BIN.d" go.etcd.io/etcd/server/v3
   mkdir -p "$ETCD_BIN" && mv "$ETCD_BIN.d/server" "$ETCD_BIN/etcd" && rm -rf "$ETCD_BIN.d"
 }
 
 build_coredns() {
   [ -x "$COREDNS_BIN/coredns" ] && { log "coredns $COREDNS_VERSION: cached"; return; }
-  go_build_module "coredns $COREDNS_VERSION" "$CLUSTER_DIR/build/coredns" "$COREDNS_BIN" .
+  go_build_module "coredns $COREDNS_VERSION" "$SET_BUILD_DIR/coredns" "$COREDNS_BIN" .
   mv "$COREDNS_BIN/coredns-build" "$COREDNS_BIN/coredns" 2>/dev/null || true
 }
 
 build_metallb() {
   [ -x "$METALLB_BIN/controller" ] && [ -x "$METALLB_BIN/speaker" ] && { log "metallb $METALLB_VERSION: cached"; return; }
-  go_build_module "metallb $METALLB_VERSION" "$CLUSTER_DIR/build/metallb" "$METALLB_BIN" \
+  go_build_module "metallb $METALLB_VERSION" "$SET_BUILD_DIR/metallb" "$METALLB_BIN" \
     go.universe.tf/metallb/controller go.universe.tf/metallb/speaker
+}
+
+# The tests' load generator (cluster/loadgen, standard library only): always built, Go's build cache makes that
+# about a second when nothing changed.
+build_loadgen() {
+  mkdir -p "$(dirname "$LOADGEN_BIN")"
+  (cd "$CLUSTER_DIR/loadgen" && "${GO_NICE[@]}" build -o "$LOADGEN_BIN" .) || die "go build of cluster/loadgen failed"
 }
 
 start=$SECONDS
@@ -63,8 +71,9 @@ case "$what" in
   etcd) build_etcd ;;
   coredns) build_coredns ;;
   metallb) build_metallb ;;
+  loadgen) build_loadgen ;;
   binaries|all)
-    build_kubernetes; build_etcd; build_coredns; build_metallb ;;
-  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, binaries, images or all)" ;;
+    build_kubernetes; build_etcd; build_coredns; build_metallb; build_loadgen ;;
+  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, loadgen, binaries or all)" ;;
 esac
 log "build ($what) finished in $((SECONDS - start))s"

@@ -293,6 +293,8 @@ evictionHard:
   nodefs.available: 1%
   imagefs.available: 1%
 serializeImagePulls: false
+$( [ "$KUBERNETES_MINOR" -lt 31 ] || [ -e /sys/fs/cgroup/cgroup.controllers ] || echo "# This machine has cgroup v1, which kubelet refuses from v1.35 on unless told otherwise (deprecated, still supported).
+failCgroupV1: false" )
 EOF
 start_proc kubelet "$K8S_BIN/kubelet" --config="$STATE_DIR/config/kubelet.yaml" \
   --kubeconfig="$STATE_DIR/config/kubelet.kubeconfig" --root-dir="$STATE_DIR/kubelet/root" \
@@ -339,5 +341,10 @@ CONTAINERD_ADDRESS=$ctrd/containerd.sock
 CONTAINERD_LOG=$STATE_DIR/logs/containerd.log
 LB_POOL_RANGE=$LB_POOL_RANGE
 IMAGES_LIST=$CLUSTER_IMAGES_LIST
+LOADGEN=$LOADGEN_BIN
+NODE_IP=$NODE_IP
+CLUSTER_SET=$NC_CLUSTER_SET
+KUBERNETES_VERSION=$KUBERNETES_VERSION
+METALLB_VERSION=$METALLB_VERSION
 EOF
 log "cluster up in $((SECONDS - total_start))s; environment in $STATE_DIR/env"

@@ -1,17 +1,47 @@
 # Versions of everything the test cluster is built from. Sourced by the cluster scripts; a change here changes the
 # cache keys, so the next `npm run cluster:up` rebuilds what changed.
-
-# Kubernetes: the API level of imports/k8s.ts and cdk8s-plus-27. Commit and build date are the release's own
-# (from the Go module proxy's .info), so `kubectl version` reports what an official v1.27.16 build reports.
-KUBERNETES_VERSION=v1.27.16
-KUBERNETES_COMMIT=cbb86e0d7f4a049666fac0551e8b02ef3d6c3d9a
-KUBERNETES_BUILD_DATE=2024-07-17T01:44:24Z
-# The versions kubeadm v1.27.16 uses (cmd/kubeadm/app/constants): etcd 3.5.12, CoreDNS v1.10.1, pause 3.9.
-ETCD_VERSION=v3.5.12
-COREDNS_VERSION=v1.10.1
+#
+# Two version sets, chosen with NC_CLUSTER_SET (`npm run test:cluster` runs the tests on both, one after the other):
+#   v1.27  Kubernetes v1.27.16 (the API level of imports/k8s.ts and cdk8s-plus-27) + MetalLB v0.13.12 (the line
+#          microk8s's metallb add-on ships; it reads only metallb.universe.tf/* annotations)
+#   v1.37  the newest Kubernetes release on the Go module proxy + the newest MetalLB release (reads metallb.io/*)
+# The Go wrapper modules of each set are in cluster/build/<set>/.
+CLUSTER_SETS="v1.27 v1.37"
+NC_CLUSTER_SET="${NC_CLUSTER_SET:-v1.27}"
+case "$NC_CLUSTER_SET" in
+  v1.27)
+    # Commit and build date are the release's own, so `kubectl version` reports what an official build reports.
+    KUBERNETES_VERSION=v1.27.16
+    KUBERNETES_COMMIT=cbb86e0d7f4a049666fac0551e8b02ef3d6c3d9a
+    KUBERNETES_BUILD_DATE=2024-07-17T01:44:24Z
+    # The versions kubeadm v1.27.16 uses (cmd/kubeadm/app/constants): etcd 3.5.12, CoreDNS v1.10.1, pause 3.9.
+    ETCD_VERSION=v3.5.12
+    COREDNS_VERSION=v1.10.1
+    METALLB_VERSION=v0.13.12
+    # Kubernetes v1.27.16 was released with Go 1.22; every Go binary of the set is built with that toolchain (fetched
+    # through the Go module proxy by GOTOOLCHAIN), which also lets them share one build cache.
+    GO_TOOLCHAIN=go1.22.12
+    ;;
+  v1.37)
+    # The newest release on the Go module proxy (`go list -m -versions k8s.io/kubernetes`); the proxy's .info gives
+    # its date but no commit, so `kubectl version` shows an empty gitCommit.
+    KUBERNETES_VERSION=v1.37.2
+    KUBERNETES_COMMIT=
+    KUBERNETES_BUILD_DATE=2026-10-27T12:01:04Z
+    # The versions kubeadm v1.37.2 uses (cmd/kubeadm/app/constants): etcd 3.7.0, CoreDNS v1.14.6.
+    ETCD_VERSION=v3.7.0
+    COREDNS_VERSION=v1.14.6
+    # The newest MetalLB release on the proxy (`go list -m -versions go.universe.tf/metallb`).
+    METALLB_VERSION=v0.16.2
+    # k8s.io/kubernetes v1.37.2 requires Go 1.26.
+    GO_TOOLCHAIN=go1.26.8
+    ;;
+  *)
+    printf '[cluster] ERROR: unknown NC_CLUSTER_SET=%s (use one of: %s)\n' "$NC_CLUSTER_SET" "$CLUSTER_SETS" >&2
+    exit 1
+    ;;
+esac
+# The pause image containerd runs as every pod's sandbox (a stand-in, built from cluster/images/pause/pause.c; the
+# same for both sets).
 PAUSE_IMAGE=registry.k8s.io/pause:3.9
-# MetalLB v0.13.x: the line microk8s's metallb add-on ships; it reads only metallb.universe.tf/* annotations.
-METALLB_VERSION=v0.13.12
-# Kubernetes v1.27.16 was released with Go 1.22; every Go binary here is built with that toolchain (fetched through
-# the Go module proxy by GOTOOLCHAIN), which also lets them share one build cache.
-GO_TOOLCHAIN=go1.22.12
+KUBERNETES_MINOR=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)

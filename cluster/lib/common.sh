@@ -9,10 +9,13 @@ REPO_DIR="$(cd "$CLUSTER_DIR/.." && pwd)"
 # Build outputs live outside the clone so every clone on this machine (and CI on it) reuses them.
 NC_CACHE="${NC_CACHE:-$HOME/.cache/number-crunch-cdk8s}"
 NC_LOGS="$NC_CACHE/logs"
+# The Go wrapper modules of the chosen version set.
+SET_BUILD_DIR="$CLUSTER_DIR/build/$NC_CLUSTER_SET"
 K8S_BIN="$NC_CACHE/bin/kubernetes-$KUBERNETES_VERSION-$GO_TOOLCHAIN"
 ETCD_BIN="$NC_CACHE/bin/etcd-$ETCD_VERSION-$GO_TOOLCHAIN"
 COREDNS_BIN="$NC_CACHE/bin/coredns-$COREDNS_VERSION-$GO_TOOLCHAIN"
 METALLB_BIN="$NC_CACHE/bin/metallb-$METALLB_VERSION-$GO_TOOLCHAIN"
+LOADGEN_BIN="$NC_CACHE/bin/loadgen-$GO_TOOLCHAIN"
 NC_IMAGES="$NC_CACHE/images"
 # The image archives the cluster side-loads ("<image name> <archive>" per line), written by build-images.sh.
 CLUSTER_IMAGES_LIST="$NC_IMAGES/cluster-archives.txt"

@@ -2,7 +2,7 @@
  * Access to the test cluster started by `npm run cluster:up` (its `.cluster/env`): kubectl, curl from the client
  * network namespace on the load balancer's LAN, and the image archives side-loaded into containerd.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -16,6 +16,13 @@ export interface ClusterEnv {
   readonly CONTAINERD_ADDRESS: string;
   readonly CONTAINERD_LOG: string;
   readonly IMAGES_LIST: string;
+  /** The load generator (cluster/loadgen), built by cluster:up. */
+  readonly LOADGEN: string;
+  readonly NODE_IP: string;
+  /** The version set (cluster/versions.sh) and its Kubernetes and MetalLB versions. */
+  readonly CLUSTER_SET: string;
+  readonly KUBERNETES_VERSION: string;
+  readonly METALLB_VERSION: string;
 }
 
 /** The running cluster's environment, or why there is none (then the tests skip, or fail under CI=true). */
@@ -24,7 +31,8 @@ export function readClusterEnv(): { env?: ClusterEnv; missing?: string } {
   const entries = fs.readFileSync(ENV_FILE, 'utf8').split('\n').filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
   const env = Object.fromEntries(entries) as unknown as ClusterEnv;
-  for (const key of ['KUBECONFIG', 'CLIENT_NETNS', 'CLUSTER_BIN', 'CONTAINERD_ADDRESS', 'CONTAINERD_LOG', 'IMAGES_LIST'] as const) {
+  for (const key of ['KUBECONFIG', 'CLIENT_NETNS', 'CLUSTER_BIN', 'CONTAINERD_ADDRESS', 'CONTAINERD_LOG', 'IMAGES_LIST', 'LOADGEN',
+    'NODE_IP', 'CLUSTER_SET', 'KUBERNETES_VERSION', 'METALLB_VERSION'] as const) {
     if (!env[key]) return { missing: `${ENV_FILE} has no ${key}: restart the cluster (npm run cluster:down && npm run cluster:up)` };
   }
   return { env };
@@ -76,6 +84,63 @@ export class Cluster {
   ctr(args: string[]): Run {
     return run('ctr', ['--address', this.env.CONTAINERD_ADDRESS, '-n', 'k8s.io', ...args]);
   }
+
+  /** Starts the bounded load generator in the client network namespace against `url` (stop it with `stop()`). */
+  startLoad(url: string, opts: { rate?: number; maxSeconds?: number } = {}): Load {
+    return new Load(this.env, url, opts.rate ?? 100, opts.maxSeconds ?? 300);
+  }
+}
+
+/** What cluster/loadgen counted (its JSON output). */
+export interface LoadResult {
+  readonly requests: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly non2xx: Record<string, number>;
+  readonly errors: Record<string, number>;
+  readonly errorSamples: string[] | null;
+  readonly keepAliveRequests: number;
+  readonly newConnectionRequests: number;
+  readonly seconds: number;
+  readonly rate: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly stoppedBy: string;
+}
+
+/** A running cluster/loadgen: GETs at a fixed rate from the client namespace, bounded in time and count. */
+export class Load {
+  private readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  private readonly pid: number;
+
+  constructor(env: ClusterEnv, public readonly url: string, rate: number, maxSeconds: number) {
+    // `ip netns exec` execs the program: the pid is the generator's own.
+    const child = spawn('ip', ['netns', 'exec', env.CLIENT_NETNS, env.LOADGEN, '-url', url, '-rate', String(rate),
+      '-max-seconds', String(maxSeconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.pid = child.pid!;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    this.done = new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  /** Stops the generator (requests under way finish and are counted) and returns its counts. */
+  async stop(): Promise<LoadResult> {
+    try { process.kill(this.pid, 'SIGINT'); } catch { /* ended already (max-seconds) */ }
+    const r = await this.done;
+    if (r.code !== 0) throw new Error(`loadgen exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as LoadResult;
+  }
+}
+
+/** One line for the test output: requests, failures by kind, latencies. */
+export function describeLoad(what: string, r: LoadResult, extra = ''): string {
+  const kinds = { ...r.errors, ...Object.fromEntries(Object.entries(r.non2xx).map(([k, v]) => [`HTTP ${k}`, v])) };
+  return `${what}: ${r.requests} requests in ${r.seconds.toFixed(1)} s at ${r.rate}/s (${r.keepAliveRequests} keep-alive, `
+    + `${r.newConnectionRequests} on new connections), ${r.failed} failed${r.failed ? ` ${JSON.stringify(kinds)} ${JSON.stringify(r.errorSamples)}` : ''}, `
+    + `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms${extra ? `; ${extra}` : ''}`;
 }
 
 /** waitFor: polls `probe` every `intervalMs` until it returns a value, at most `tries` times; the last error if none. */

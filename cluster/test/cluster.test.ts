@@ -47,7 +47,7 @@ function expectJsonBody(body: string, json: string): void {
   expect([json, `${json}\n`]).toContain(body);
 }
 
-describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, CoreDNS, MetalLB v0.13', () => {
+describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, containerd, kube-proxy, CoreDNS, MetalLB ${env?.METALLB_VERSION}`, () => {
   jest.setTimeout(300_000);
   let cluster: Cluster;
 
@@ -64,10 +64,11 @@ describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, Co
     cluster = new Cluster(env);
   });
 
-  test('the API server is Kubernetes v1.27 and the node is Ready', () => {
+  test('the API server and kubectl are the version set\'s Kubernetes release and the node is Ready', () => {
     const version = cluster.kubectlJson(['version']);
-    console.log(`client ${version.clientVersion.gitVersion}, server ${version.serverVersion.gitVersion}`);
-    expect(version.serverVersion.gitVersion).toMatch(/^v1\.27\.\d+$/);
+    console.log(`cluster set ${env!.CLUSTER_SET}: client ${version.clientVersion.gitVersion}, server ${version.serverVersion.gitVersion}, MetalLB ${env!.METALLB_VERSION}`);
+    expect(version.serverVersion.gitVersion).toBe(env!.KUBERNETES_VERSION);
+    expect(version.clientVersion.gitVersion).toBe(env!.KUBERNETES_VERSION);
     const nodes = cluster.kubectlJson(['get', 'nodes']).items;
     expect(nodes).toHaveLength(1);
     expect(nodes[0].status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
@@ -171,7 +172,7 @@ describeCluster('on a real cluster: Kubernetes v1.27, containerd, kube-proxy, Co
       expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
     });
 
-    test(`MetalLB v0.13 assigns exactly the requested address ${SHOP_LB_IP}; the client gets the answer from it`, async () => {
+    test(`MetalLB ${env?.METALLB_VERSION} assigns exactly the requested address ${SHOP_LB_IP}; the client gets the answer from it`, async () => {
       const lb = objects.find((o) => o.kind === 'Service' && o.spec?.type === 'LoadBalancer');
       expect(lb).toBeDefined();
       const ip = await waitFor('a load balancer address', 60, 1000, () =>

@@ -1,0 +1,3 @@
+module numbercrunch.local/cluster/loadgen
+
+go 1.22
