@@ -50,21 +50,25 @@ stop kube-controller-manager "$K8S_BIN/kube-controller-manager"
 
 # 2. Containers: kill every container of our containerd (through it when it runs, else directly: the children of
 # our runc shims), then the shims and containerd.
-if [ -S "$ctrd/containerd.sock" ] && ctr --address "$ctrd/containerd.sock" version >/dev/null 2>&1; then
-  CTR=(ctr --address "$ctrd/containerd.sock" -n k8s.io)
-  tasks=$("${CTR[@]}" tasks ls -q 2>/dev/null)
-  if [ -n "$tasks" ]; then
-    log "killing $(echo "$tasks" | wc -l) containers"
-    for t in $tasks; do "${CTR[@]}" tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
-    sleep 1
-    for t in $tasks; do "${CTR[@]}" tasks delete -f "$t" >/dev/null 2>&1; done
+for sock in "$ctrd/containerd.sock" "$STATE_DIR/node2/containerd/containerd.sock"; do
+  if [ -S "$sock" ] && ctr --address "$sock" version >/dev/null 2>&1; then
+    CTR=(ctr --address "$sock" -n k8s.io)
+    tasks=$("${CTR[@]}" tasks ls -q 2>/dev/null)
+    if [ -n "$tasks" ]; then
+      log "killing $(echo "$tasks" | wc -l) containers ($sock)"
+      for t in $tasks; do "${CTR[@]}" tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
+      sleep 1
+      for t in $tasks; do "${CTR[@]}" tasks delete -f "$t" >/dev/null 2>&1; done
+    fi
   fi
-fi
+done
 for shim in $(pids_of containerd-shim); do
   for child in $(ps -o pid= --ppid "$shim"); do kill -9 "$child" 2>/dev/null; done
 done
 stop containerd-shims containerd-shim
 stop containerd "$ctrd/config.toml"
+# The second node's (its mount namespace, with the node's own /var/log/pods, goes with its last process).
+stop containerd-node2 "$STATE_DIR/node2/containerd/config.toml"
 stop kube-apiserver "$K8S_BIN/kube-apiserver"
 stop etcd "$ETCD_BIN/etcd"
 left=$(pids_of "")

@@ -89,6 +89,7 @@ step "networks ($LAN_BRIDGE $LAN_CIDR, $POD_BRIDGE $NODE_POD_CIDR, netns $CLIENT
   set -e
   ip link add $LAN_BRIDGE type bridge
   ip addr add $NODE_IP/24 dev $LAN_BRIDGE
+  ip addr add $NODE2_IP/24 dev $LAN_BRIDGE
   ip link set $LAN_BRIDGE up
   ip netns add $CLIENT_NETNS
   ip link add $CLIENT_VETH type veth peer name eth0 netns $CLIENT_NETNS
@@ -98,6 +99,7 @@ step "networks ($LAN_BRIDGE $LAN_CIDR, $POD_BRIDGE $NODE_POD_CIDR, netns $CLIENT
   ip -n $CLIENT_NETNS link set lo up
   ip link add $POD_BRIDGE type bridge
   ip addr add $POD_GATEWAY/24 dev $POD_BRIDGE
+  ip addr add $NODE2_POD_GATEWAY/24 dev $POD_BRIDGE
   ip link set $POD_BRIDGE up
   ip route add $SERVICE_CIDR dev $POD_BRIDGE src $POD_GATEWAY
   # Forwarded traffic stays between the harness's interfaces: nothing from them is routed out of the machine.
@@ -134,10 +136,11 @@ make_pki() {
   cert controller-manager "/CN=system:kube-controller-manager"
   cert scheduler "/CN=system:kube-scheduler"
   cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:$NODE_IP,DNS:$NODE_NAME"
+  cert kubelet2 "/O=system:nodes/CN=system:node:$NODE2_NAME" "IP:$NODE2_IP,DNS:$NODE2_NAME"
   cert kube-proxy "/CN=system:kube-proxy"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-  for who in admin controller-manager scheduler kubelet kube-proxy; do
+  for who in admin controller-manager scheduler kubelet kubelet2 kube-proxy; do
     local kc="$STATE_DIR/config/$who.kubeconfig"
     kubectl config set-cluster nc --server="https://$NODE_IP:6443" --certificate-authority="$pki/ca.crt" --embed-certs --kubeconfig="$kc"
     kubectl config set-credentials "$who" --client-certificate="$pki/$who.crt" --client-key="$pki/$who.key" --embed-certs --kubeconfig="$kc"
@@ -186,7 +189,14 @@ start_proc kube-scheduler "$K8S_BIN/kube-scheduler" \
 
 # ---------------------------------------------------------------------------------------------------------------
 # containerd: own root, state and socket; pulls go nowhere (every registry's only host is a closed loopback port).
-ctrd="$STATE_DIR/containerd"
+# node_runtime_config DIR SUBNET GATEWAY IS_GATEWAY: containerd's config in DIR/containerd and the CNI config in
+# DIR/cni for a node whose pods get addresses of SUBNET on the pod bridge. The bridge plugin can own only one IPv4
+# address of the bridge (IS_GATEWAY true, the first node's); the second node's gateway address is put on the bridge
+# by the harness (above) and its pods route through it.
+node_runtime_config() {
+local dir="$1" subnet="$2" gateway="$3" is_gateway="$4"
+local ctrd="$dir/containerd"
+mkdir -p "$dir/cni/net.d"
 mkdir -p "$ctrd/certs.d/_default"
 cat >"$ctrd/certs.d/_default/hosts.toml" <<EOF
 # No registry is reachable from this cluster: every image is side-loaded. A pull fails here at once.
@@ -209,7 +219,7 @@ state = "$ctrd/state"
   restrict_oom_score_adj = $( [ $(( 0x$(sed -n 's/^CapEff:\t//p' /proc/self/status) >> 24 & 1 )) -eq 1 ] && echo false || echo true )
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "$STATE_DIR/cni/net.d"
+    conf_dir = "$dir/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
@@ -220,7 +230,7 @@ state = "$ctrd/state"
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$ctrd/certs.d"
 EOF
-cat >"$STATE_DIR/cni/net.d/10-nc-pods.conflist" <<EOF
+cat >"$dir/cni/net.d/10-nc-pods.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "nc-pods",
@@ -228,28 +238,32 @@ cat >"$STATE_DIR/cni/net.d/10-nc-pods.conflist" <<EOF
     {
       "type": "bridge",
       "bridge": "$POD_BRIDGE",
-      "isGateway": true,
+      "isGateway": $is_gateway,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "$NODE_POD_CIDR", "gateway": "$POD_GATEWAY" }]],
+        "ranges": [[{ "subnet": "$subnet", "gateway": "$gateway" }]],
         "routes": [{ "dst": "0.0.0.0/0" }],
-        "dataDir": "$STATE_DIR/cni/ipam"
+        "dataDir": "$dir/cni/ipam"
       }
     },
     { "type": "portmap", "capabilities": { "portMappings": true } }
   ]
 }
 EOF
+}
+ctrd="$STATE_DIR/containerd"
+node_runtime_config "$STATE_DIR" "$NODE_POD_CIDR" "$POD_GATEWAY" true
 start_proc containerd containerd --config "$ctrd/config.toml"
 CTR=(ctr --address "$ctrd/containerd.sock" -n k8s.io)
 wait_for "containerd answering" 60 "${CTR[@]}" version
 "${CTR[@]}" plugins ls | grep -q 'io.containerd.grpc.v1 .*cri .*ok' \
   || die "containerd's CRI plugin is not running (see $STATE_DIR/logs/containerd.log)"
 
+# import_images SOCKET: side-loads every image of the list into the containerd at SOCKET.
 import_images() {
-  local name tar list
+  local name tar list CTR=(ctr --address "$1" -n k8s.io)
   while read -r name tar; do
     echo "== $name from $tar"
     "${CTR[@]}" images import "$tar"
@@ -259,18 +273,21 @@ import_images() {
   done <"$CLUSTER_IMAGES_LIST"
   "${CTR[@]}" images ls -q
 }
-step "import $(wc -l <"$CLUSTER_IMAGES_LIST") images into containerd" "$STATE_DIR/logs/import.log" import_images
+step "import $(wc -l <"$CLUSTER_IMAGES_LIST") images into containerd" "$STATE_DIR/logs/import.log" import_images "$ctrd/containerd.sock"
 
 # ---------------------------------------------------------------------------------------------------------------
 # kubelet and kube-proxy
 printf '# No upstream resolver: pods with dnsPolicy Default get no nameserver; the cluster answers cluster names only.\n' \
   >"$STATE_DIR/kubelet/resolv.conf"
-cat >"$STATE_DIR/config/kubelet.yaml" <<EOF
+# kubelet_config FILE NODE_IP CONTAINERD_DIR CERT HEALTHZ_PORT
+kubelet_config() {
+cat >"$1" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: $NODE_IP
+address: $2
 healthzBindAddress: 127.0.0.1
-containerRuntimeEndpoint: unix://$ctrd/containerd.sock
+healthzPort: $5
+containerRuntimeEndpoint: unix://$3/containerd.sock
 cgroupDriver: cgroupfs
 cgroupsPerQOS: false
 enforceNodeAllocatable: []
@@ -284,8 +301,8 @@ authentication:
   x509: { clientCAFile: $pki/ca.crt }
 authorization:
   mode: Webhook
-tlsCertFile: $pki/kubelet.crt
-tlsPrivateKeyFile: $pki/kubelet.key
+tlsCertFile: $pki/$4.crt
+tlsPrivateKeyFile: $pki/$4.key
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard:
@@ -296,6 +313,8 @@ serializeImagePulls: false
 $( [ "$KUBERNETES_MINOR" -lt 31 ] || [ -e /sys/fs/cgroup/cgroup.controllers ] || echo "# This machine has cgroup v1, which kubelet refuses from v1.35 on unless told otherwise (deprecated, still supported).
 failCgroupV1: false" )
 EOF
+}
+kubelet_config "$STATE_DIR/config/kubelet.yaml" "$NODE_IP" "$ctrd" kubelet 10248
 start_proc kubelet "$K8S_BIN/kubelet" --config="$STATE_DIR/config/kubelet.yaml" \
   --kubeconfig="$STATE_DIR/config/kubelet.kubeconfig" --root-dir="$STATE_DIR/kubelet/root" \
   --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --register-node=true
@@ -325,24 +344,60 @@ wait_for "node $NODE_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$N
 # ---------------------------------------------------------------------------------------------------------------
 # CoreDNS and MetalLB
 step "deploy CoreDNS $COREDNS_VERSION" "$STATE_DIR/logs/coredns.log" kubectl apply -f "$CLUSTER_DIR/manifests/coredns.yaml"
-step "deploy MetalLB $METALLB_VERSION (upstream metallb-native.yaml)" "$STATE_DIR/logs/metallb.log" \
+# Upstream's metallb-native.yaml as it is, then controller and speaker pinned to the first node: the speaker runs
+# with the host network, and the second node shares this machine's network namespace (a second speaker there would
+# collide with the first on its ports), and the drain test drains the second node.
+deploy_metallb() {
+  set -e
   kubectl apply -f "$(go_mod_dir go.universe.tf/metallb "$METALLB_VERSION")/config/manifests/metallb-native.yaml"
+  local pin='{"spec":{"template":{"spec":{"nodeSelector":{"kubernetes.io/hostname":"'"$NODE_NAME"'"}}}}}'
+  kubectl -n metallb-system patch deployment controller --type merge -p "$pin"
+  kubectl -n metallb-system patch daemonset speaker --type merge -p "$pin"
+}
+step "deploy MetalLB $METALLB_VERSION (upstream metallb-native.yaml, pinned to $NODE_NAME)" "$STATE_DIR/logs/metallb.log" deploy_metallb
 wait_for "CoreDNS available" 120 kubectl -n kube-system wait --for=condition=Available deployment/coredns --timeout=1s
 wait_for "MetalLB controller available" 120 kubectl -n metallb-system wait --for=condition=Available deployment/controller --timeout=1s
 wait_for "MetalLB speaker running" 120 kubectl -n metallb-system rollout status daemonset/speaker --timeout=1s
 # The pool goes through MetalLB's validating webhook, served by the controller once its certificate is in place.
 wait_for "MetalLB IPAddressPool and L2Advertisement accepted" 90 kubectl apply -f "$CLUSTER_DIR/manifests/metallb-pool.yaml"
 
+# ---------------------------------------------------------------------------------------------------------------
+# The second node: its own containerd (root, state, socket, runc root, pod subnet $NODE2_POD_CIDR on the same pod
+# bridge) and kubelet (root dir, address $NODE2_IP, healthz port), both in a mount namespace of their own where
+# /var/log/pods and /var/log/containers are the node's own directories: a kubelet removes the log directories of pods
+# it does not know, which on a shared /var/log/pods would be the other node's. kube-proxy (one per machine: the nodes
+# share its network namespace) and MetalLB's speaker stay on the first node.
+node2="$STATE_DIR/node2"
+mkdir -p "$node2/kubelet" "$node2/var-log-pods" "$node2/var-log-containers" /var/log/pods /var/log/containers
+node_runtime_config "$node2" "$NODE2_POD_CIDR" "$NODE2_POD_GATEWAY" false
+start_proc containerd-node2 unshare --mount --propagation slave -- bash -c '
+  mount --bind "$1/var-log-pods" /var/log/pods && mount --bind "$1/var-log-containers" /var/log/containers \
+    && exec containerd --config "$1/containerd/config.toml"' _ "$node2"
+CTR2=(ctr --address "$node2/containerd/containerd.sock" -n k8s.io)
+wait_for "containerd of $NODE2_NAME answering" 60 "${CTR2[@]}" version
+step "import $(wc -l <"$CLUSTER_IMAGES_LIST") images into the containerd of $NODE2_NAME" "$STATE_DIR/logs/import-node2.log" \
+  import_images "$node2/containerd/containerd.sock"
+kubelet_config "$STATE_DIR/config/kubelet-node2.yaml" "$NODE2_IP" "$node2/containerd" kubelet2 10258
+start_proc kubelet-node2 nsenter --mount="/proc/$(cat "$STATE_DIR/pids/containerd-node2.pid")/ns/mnt" -- \
+  "$K8S_BIN/kubelet" --config="$STATE_DIR/config/kubelet-node2.yaml" \
+  --kubeconfig="$STATE_DIR/config/kubelet2.kubeconfig" --root-dir="$node2/kubelet/root" \
+  --hostname-override="$NODE2_NAME" --node-ip="$NODE2_IP" --register-node=true
+wait_for "node $NODE2_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$NODE2_NAME" --timeout=1s
+
 cat >"$STATE_DIR/env" <<EOF
 KUBECONFIG=$KUBECONFIG
 CLIENT_NETNS=$CLIENT_NETNS
 CLUSTER_BIN=$K8S_BIN
 CONTAINERD_ADDRESS=$ctrd/containerd.sock
+CONTAINERD2_ADDRESS=$node2/containerd/containerd.sock
 CONTAINERD_LOG=$STATE_DIR/logs/containerd.log
+CONTAINERD2_LOG=$STATE_DIR/logs/containerd-node2.log
 LB_POOL_RANGE=$LB_POOL_RANGE
 IMAGES_LIST=$CLUSTER_IMAGES_LIST
 LOADGEN=$LOADGEN_BIN
 NODE_IP=$NODE_IP
+NODE_NAME=$NODE_NAME
+NODE2_NAME=$NODE2_NAME
 CLUSTER_SET=$NC_CLUSTER_SET
 KUBERNETES_VERSION=$KUBERNETES_VERSION
 METALLB_VERSION=$METALLB_VERSION

@@ -3,6 +3,11 @@
 # kube-proxy's and kubelet's chains start with "KUBE-".
 
 NODE_NAME=nc-node
+# A second node (its own containerd and kubelet on this machine), so that `kubectl drain` has somewhere to move pods.
+NODE2_NAME=nc-node2
+NODE2_IP=10.97.0.2
+NODE2_POD_CIDR=10.88.1.0/24
+NODE2_POD_GATEWAY=10.88.1.1
 # The "LAN": a bridge holding the node's address, the load balancer's pool and a client network namespace.
 LAN_BRIDGE=nc-lan0
 LAN_CIDR=10.97.0.0/24

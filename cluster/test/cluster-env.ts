@@ -14,7 +14,10 @@ export interface ClusterEnv {
   readonly CLIENT_NETNS: string;
   readonly CLUSTER_BIN: string;
   readonly CONTAINERD_ADDRESS: string;
+  /** The second node's containerd. */
+  readonly CONTAINERD2_ADDRESS: string;
   readonly CONTAINERD_LOG: string;
+  readonly CONTAINERD2_LOG: string;
   readonly IMAGES_LIST: string;
   /** The load generator (cluster/loadgen), built by cluster:up. */
   readonly LOADGEN: string;
@@ -31,7 +34,7 @@ export function readClusterEnv(): { env?: ClusterEnv; missing?: string } {
   const entries = fs.readFileSync(ENV_FILE, 'utf8').split('\n').filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
   const env = Object.fromEntries(entries) as unknown as ClusterEnv;
-  for (const key of ['KUBECONFIG', 'CLIENT_NETNS', 'CLUSTER_BIN', 'CONTAINERD_ADDRESS', 'CONTAINERD_LOG', 'IMAGES_LIST', 'LOADGEN',
+  for (const key of ['KUBECONFIG', 'CLIENT_NETNS', 'CLUSTER_BIN', 'CONTAINERD_ADDRESS', 'CONTAINERD2_ADDRESS', 'CONTAINERD_LOG', 'CONTAINERD2_LOG', 'IMAGES_LIST', 'LOADGEN',
     'NODE_IP', 'CLUSTER_SET', 'KUBERNETES_VERSION', 'METALLB_VERSION'] as const) {
     if (!env[key]) return { missing: `${ENV_FILE} has no ${key}: restart the cluster (npm run cluster:down && npm run cluster:up)` };
   }
@@ -81,8 +84,11 @@ export class Cluster {
     return { status: Number(code), body: r.stdout.slice(0, at), contentType: type.join(' ') };
   }
 
+  /** ctr on every node's containerd (as a side-load goes to every node); the first failure, else the last result. */
   ctr(args: string[]): Run {
-    return run('ctr', ['--address', this.env.CONTAINERD_ADDRESS, '-n', 'k8s.io', ...args]);
+    const results = [this.env.CONTAINERD_ADDRESS, this.env.CONTAINERD2_ADDRESS]
+      .map((address) => run('ctr', ['--address', address, '-n', 'k8s.io', ...args]));
+    return results.find((r) => r.status !== 0) ?? results[results.length - 1];
   }
 
   /** Starts the bounded load generator in the client network namespace against `url` (stop it with `stop()`). */

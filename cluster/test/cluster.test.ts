@@ -64,14 +64,15 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     cluster = new Cluster(env);
   });
 
-  test('the API server and kubectl are the version set\'s Kubernetes release and the node is Ready', () => {
+  test('the API server and kubectl are the version set\'s Kubernetes release and both nodes are Ready', () => {
     const version = cluster.kubectlJson(['version']);
     console.log(`cluster set ${env!.CLUSTER_SET}: client ${version.clientVersion.gitVersion}, server ${version.serverVersion.gitVersion}, MetalLB ${env!.METALLB_VERSION}`);
     expect(version.serverVersion.gitVersion).toBe(env!.KUBERNETES_VERSION);
     expect(version.clientVersion.gitVersion).toBe(env!.KUBERNETES_VERSION);
+    // Two nodes (the second one is there for the drain test), both Ready.
     const nodes = cluster.kubectlJson(['get', 'nodes']).items;
-    expect(nodes).toHaveLength(1);
-    expect(nodes[0].status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
+    expect(nodes.map((n: any) => n.metadata.name).sort()).toEqual(['nc-node', 'nc-node2']);
+    for (const node of nodes) expect(node.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
   });
 
   test('every image is side-loaded; the stand-ins are named', () => {
@@ -194,7 +195,7 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     const pulls = events.filter((e: any) => e.reason === 'Pulling' || e.reason === 'ErrImagePull' || e.reason === 'ErrImageNeverPull'
       || e.reason === 'BackOff' && /pull/i.test(e.message ?? '') || e.reason === 'Failed' && /pull/i.test(e.message ?? ''));
     expect(pulls.map((e: any) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`)).toEqual([]);
-    const log = fs.readFileSync(env!.CONTAINERD_LOG, 'utf8');
+    const log = fs.readFileSync(env!.CONTAINERD_LOG, 'utf8') + fs.readFileSync(env!.CONTAINERD2_LOG, 'utf8');
     expect(log.split('\n').filter((l) => /PullImage|fetch failed|failed to resolve reference/.test(l))).toEqual([]);
     // The kubelet did look at every image: "already present on machine" for each container.
     expect(events.filter((e: any) => e.reason === 'Pulled' && /already present on machine/.test(e.message ?? '')).length).toBeGreaterThan(0);

@@ -5,6 +5,7 @@
  * PodDisruptionBudget, sidecars under Pod Security 'restricted', MetalLB's annotations on this MetalLB version.
  * Without a running cluster these tests are skipped, except under CI=true where they fail.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -300,6 +301,56 @@ describeCluster('day 2 on the real cluster', () => {
     // It selects exactly the proxy's pods (the Deployment's own selector).
     const proxy = cluster.kubectlJson(['get', 'deployment', 'number-crunch-proxy', '-n', NS]);
     expect(pdb.spec.selector).toEqual(proxy.spec.selector);
+  });
+
+  test('kubectl drain of the node running every pod: not blocked by the PodDisruptionBudgets, the pods leave gracefully under load; uncordon', async () => {
+    const NS = 'ha';
+    const NODE1 = 'nc-node';
+    const NODE2 = 'nc-node2';
+    const pods = () => cluster.kubectlJson(['get', 'pods', '-n', NS]).items.filter((p: any) => !p.metadata.deletionTimestamp);
+    const on = (node: string) => pods().filter((p: any) => p.spec.nodeName === node);
+    // Every pod of the namespace (2 app, 2 proxy: both with a budget of maxUnavailable 1) onto the second node.
+    cluster.kubectlOk(['cordon', NODE1]);
+    try {
+      cluster.kubectlOk(['rollout', 'restart', 'deployment/number-crunch', 'deployment/number-crunch-proxy', '-n', NS]);
+      rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
+      await waitFor('the replaced pods gone', 120, 1000, () => (terminating(NS) === 0 ? true : undefined));
+    } finally {
+      cluster.kubectlOk(['uncordon', NODE1]);
+    }
+    expect(on(NODE2).map((p: any) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
+    const ip = await lbAddress('number-crunch-lb', NS);
+    await answers(ip);
+    // One app pod's log, followed to its end: the service logs its drain ('shutting down', then 'stopped').
+    const appPod = on(NODE2).find((p: any) => p.metadata.labels['app.kubernetes.io/component'] === 'api').metadata.name;
+    const follow = spawn(path.join(env!.CLUSTER_BIN, 'kubectl'), ['logs', '-f', '-n', NS, appPod, '-c', 'number-crunch'],
+      { env: { ...process.env, KUBECONFIG: env!.KUBECONFIG }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let appLog = '';
+    follow.stdout.on('data', (d) => { appLog += d; });
+    const followed = new Promise((resolve) => follow.on('close', resolve));
+    await new Promise((r) => setTimeout(r, 1000));
+    let drain = { status: null as number | null, out: '' };
+    const { load, seconds } = await underLoad(ip, NS, () => {
+      const r = cluster.kubectl(['drain', NODE2, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=240s'], { timeoutMs: 260_000 });
+      drain = { status: r.status, out: r.stdout + r.stderr };
+    });
+    const refused = (drain.out.match(/Cannot evict pod as it would violate the pod's disruption budget/g) ?? []).length;
+    console.log(`kubectl drain ${NODE2} (exit ${drain.status}, ${seconds.toFixed(1)} s, ${refused} evictions refused by a budget and retried):\n${drain.out}`);
+    expect(drain.status).toBe(0);
+    await Promise.race([followed, new Promise((r) => setTimeout(r, 30_000))]);
+    follow.kill();
+    expect(appLog).toMatch(/shutting down/);
+    expect(appLog).toMatch(/stopped/);
+    expect(on(NODE2)).toEqual([]);
+    expect(on(NODE1).map((p: any) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
+    expectNoFailure(`drain of ${NODE2} (2 app + 2 proxy pods, both budgets maxUnavailable 1)`, load,
+      `drain ${seconds.toFixed(1)} s, ${refused} evictions refused by a budget and retried`);
+    // Back: uncordon, the node is schedulable and Ready, every pod Ready.
+    cluster.kubectlOk(['uncordon', NODE2]);
+    const node = cluster.kubectlJson(['get', 'node', NODE2]);
+    expect(node.spec.unschedulable).toBeUndefined();
+    expect(node.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
+    cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', NS, '--timeout=120s'], { timeoutMs: 130_000 });
   });
 
   describe('MetalLB annotations on this MetalLB release', () => {
