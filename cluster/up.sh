@@ -343,7 +343,11 @@ wait_for "node $NODE_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$N
 
 # ---------------------------------------------------------------------------------------------------------------
 # CoreDNS and MetalLB
-step "deploy CoreDNS $COREDNS_VERSION" "$STATE_DIR/logs/coredns.log" kubectl apply -f "$CLUSTER_DIR/manifests/coredns.yaml"
+deploy_coredns() {
+  set -e
+  sed "s|coredns/coredns:COREDNS_VERSION|coredns/coredns:$COREDNS_VERSION|" "$CLUSTER_DIR/manifests/coredns.yaml" | kubectl apply -f -
+}
+step "deploy CoreDNS $COREDNS_VERSION" "$STATE_DIR/logs/coredns.log" deploy_coredns
 # Upstream's metallb-native.yaml as it is, then controller and speaker pinned to the first node: the speaker runs
 # with the host network, and the second node shares this machine's network namespace (a second speaker there would
 # collide with the first on its ports), and the drain test drains the second node.

@@ -4,7 +4,8 @@
 # Two version sets, chosen with NC_CLUSTER_SET (`npm run test:cluster` runs the tests on both, one after the other):
 #   v1.27  Kubernetes v1.27.16 (the API level of imports/k8s.ts and cdk8s-plus-27) + MetalLB v0.13.12 (the line
 #          microk8s's metallb add-on ships; it reads only metallb.universe.tf/* annotations)
-#   v1.37  the newest Kubernetes release on the Go module proxy + the newest MetalLB release (reads metallb.io/*)
+#   v1.37  the newest Kubernetes release on the Go module proxy + the newest MetalLB release that builds from it
+#          (v0.15.2; reads metallb.io/* and still honours metallb.universe.tf/*)
 # The Go wrapper modules of each set are in cluster/build/<set>/.
 CLUSTER_SETS="v1.27 v1.37"
 NC_CLUSTER_SET="${NC_CLUSTER_SET:-v1.27}"
@@ -31,8 +32,10 @@ case "$NC_CLUSTER_SET" in
     # The versions kubeadm v1.37.2 uses (cmd/kubeadm/app/constants): etcd 3.7.0, CoreDNS v1.14.6.
     ETCD_VERSION=v3.7.0
     COREDNS_VERSION=v1.14.6
-    # The newest MetalLB release on the proxy (`go list -m -versions go.universe.tf/metallb`).
-    METALLB_VERSION=v0.16.2
+    # The newest MetalLB release that builds from the Go module proxy: v0.16.2 (the newest listed by
+    # `go list -m -versions go.universe.tf/metallb`) requires github.com/metallb/frr-k8s v0.0.27, which the proxy
+    # does not serve (403), and the newest frr-k8s it serves (v0.0.26) lacks the API v0.16.2 uses.
+    METALLB_VERSION=v0.15.2
     # k8s.io/kubernetes v1.37.2 requires Go 1.26.
     GO_TOOLCHAIN=go1.26.8
     ;;

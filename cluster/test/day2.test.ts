@@ -359,7 +359,7 @@ describeCluster('day 2 on the real cluster', () => {
     // honour metallb.universe.tf/* (deprecated). The chart writes both, with the same value.
     const HONOURED: Record<string, Record<string, boolean>> = {
       'v0.13.12': { 'metallb.universe.tf': true, 'metallb.io': false },
-      'v0.16.2': { 'metallb.universe.tf': true, 'metallb.io': true },
+      'v0.15.2': { 'metallb.universe.tf': true, 'metallb.io': true },
     };
     const EXTRA_FIRST = '10.97.0.230';
     const EXTRA_LAST = '10.97.0.239';
