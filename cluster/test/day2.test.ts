@@ -196,6 +196,20 @@ describeCluster('day 2 on the real cluster', () => {
       expectNoFailure(`rollout restart onto the re-imported image (${image})`, load, `rollout ${seconds.toFixed(1)} s, old pods gone after ${goneSeconds.toFixed(1)} s`);
     });
 
+    test('an image rebuilt under the same tag with its ID as imageRevision: kubectl apply alone rolls the pods, no failed request', async () => {
+      const marker = `revision-${Date.now()}`;
+      const imageId = rebuildImage(cluster, 'docker.io/library/number-crunch:local', marker);
+      const before = podNames(NS, 'api');
+      const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
+        apply(chartObjects(NS, { ...base, imageRevision: imageId, proxy: { nginx: { workerConnections: 2048 } } }));
+        rolledOut(NS, ['number-crunch']);
+      });
+      const after = podNames(NS, 'api');
+      expect(after.filter((p) => before.includes(p))).toEqual([]);
+      for (const pod of after) expect(readMarker(NS, pod)).toBe(marker);
+      expectNoFailure('rebuilt image + imageRevision, kubectl apply', load, `rollout ${seconds.toFixed(1)} s, old pods gone after ${goneSeconds.toFixed(1)} s`);
+    });
+
     test('a new image tag (number-crunch:local2, a second tag side-loaded) rolls the app: no failed request', async () => {
       const tagged = cluster.ctr(['images', 'tag', '--force', 'docker.io/library/number-crunch:local', 'docker.io/library/number-crunch:local2']);
       expect(tagged.stderr).toBe('');
@@ -251,6 +265,7 @@ describeCluster('day 2 on the real cluster', () => {
   describe('loadBalancerSourceRanges: no node port to go around them', () => {
     // A range without the client: the load balancer address refuses it; a node port (if there is one) would not.
     const RANGE = ['10.97.0.128/25'];
+    const CLIENT_IN_RANGE = '10.97.0.150';
 
     test('the Service has no node port (allocateLoadBalancerNodePorts: false); the client is kept out', async () => {
       const objects = chartObjects('ranges', { namespace: 'ranges', loadBalancer: { loadBalancerSourceRanges: RANGE } });
@@ -260,8 +275,16 @@ describeCluster('day 2 on the real cluster', () => {
       expect(svc.spec.allocateLoadBalancerNodePorts).toBe(false);
       expect(svc.spec.ports.map((p: any) => p.nodePort)).toEqual([undefined]);
       const ip = await lbAddress('number-crunch-lb', 'ranges');
+      // A second address of the client namespace, inside the range: the load balancer answers it, so the refusal
+      // below is the source-range filter, not a broken path.
+      run('ip', ['-n', env!.CLIENT_NETNS, 'addr', 'add', `${CLIENT_IN_RANGE}/24`, 'dev', 'eth0']);
+      const inside = await waitFor('an answer to a client inside the range', 20, 1000, () => {
+        const code = clientGet(`http://${ip}:${LB_PORT}/square-root/4`, CLIENT_IN_RANGE);
+        return code === '200' ? code : undefined;
+      });
+      expect(inside).toBe('200');
       expect(clientGet(`http://${ip}:${LB_PORT}/square-root/4`)).toBe('000');
-      console.log(`source ranges ${RANGE}: LB ${ip} refuses the client ${CLIENT_IP}; the Service has no node port`);
+      console.log(`source ranges ${RANGE}: LB ${ip} answers ${CLIENT_IN_RANGE}, refuses the client ${CLIENT_IP}; the Service has no node port`);
     });
 
     test('the contrast (allocateNodePorts: true, the knowingly reopened bypass): the same client gets through the node port', async () => {
@@ -282,9 +305,9 @@ describeCluster('day 2 on the real cluster', () => {
     });
 
     /** The HTTP status a GET from the client namespace gets, '000' when it gets none (refused, dropped, timed out). */
-    function clientGet(url: string): string {
+    function clientGet(url: string, from = CLIENT_IP): string {
       return run('ip', ['netns', 'exec', env!.CLIENT_NETNS, 'curl', '-s', '-o', '/dev/null', '--max-time', '3', '--noproxy', '*',
-        '-w', '%{http_code}', url], { timeoutMs: 10_000 }).stdout.trim();
+        '--interface', from, '-w', '%{http_code}', url], { timeoutMs: 10_000 }).stdout.trim();
     }
   });
 
@@ -351,6 +374,18 @@ describeCluster('day 2 on the real cluster', () => {
     expect(node.spec.unschedulable).toBeUndefined();
     expect(node.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
     cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', NS, '--timeout=120s'], { timeoutMs: 130_000 });
+  });
+
+  test('the autoscaler with its default target (above 100% of the CPU request) is accepted by the API server', () => {
+    const objects = chartObjects('hpa', { namespace: 'hpa', autoscaling: { maxReplicas: 4 } });
+    const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
+    const target = hpa.spec.metrics[0].resource.target.averageUtilization as number;
+    expect(target).toBeGreaterThan(100);
+    apply(objects);
+    const live = cluster.kubectlJson(['get', 'horizontalpodautoscaler', hpa.metadata.name, '-n', 'hpa']);
+    expect(live.spec.metrics[0].resource.target.averageUtilization).toBe(target);
+    expect(live.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'number-crunch' });
+    console.log(`HorizontalPodAutoscaler ${hpa.metadata.name}: averageUtilization ${target}% of the CPU request, accepted`);
   });
 
   describe('MetalLB annotations on this MetalLB release', () => {
@@ -449,6 +484,14 @@ describeCluster('day 2 on the real cluster', () => {
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest": unrestricted capabilities/);
     });
+  });
+
+  // Last: the new tag and the rebuilt image were side-loaded to every node, as the README says to do.
+  test('no image was pulled during the day-2 tests (every node had every image)', () => {
+    const events = cluster.kubectlJson(['get', 'events', '--all-namespaces']).items;
+    const pulls = events.filter((e: any) => ['Pulling', 'ErrImagePull', 'ErrImageNeverPull'].includes(e.reason)
+      || ((e.reason === 'BackOff' || e.reason === 'Failed') && /pull/i.test(e.message ?? '')));
+    expect(pulls.map((e: any) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`)).toEqual([]);
   });
 });
 
