@@ -2,6 +2,10 @@
 # Stops the test cluster and removes everything `cluster/up.sh` made: processes, containers, mounts, network
 # namespaces, interfaces, iptables rules and chains, machine settings, the .cluster state. Works after a failed or
 # killed run (it finds what is left by name and by path, not only through pid files) and does nothing the second time.
+# The version set the cluster was started with (its binaries' paths name the processes to stop), whatever
+# NC_CLUSTER_SET says now.
+_state="${NC_CLUSTER_STATE:-$(cd "$(dirname "$0")/.." && pwd)/.cluster}"
+if [ -f "$_state/set" ]; then NC_CLUSTER_SET=$(cat "$_state/set"); export NC_CLUSTER_SET; fi
 . "$(dirname "$0")/lib/common.sh"
 . "$CLUSTER_DIR/lib/net.sh"
 set +e # clean up as much as possible; every step is checked at the end

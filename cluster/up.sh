@@ -42,6 +42,7 @@ export PATH="$K8S_BIN:$PATH"
 # State directory, machine settings
 mkdir -p "$STATE_DIR"/{pids,logs,pki,etcd,kubelet,containerd,cni/net.d,config}
 chmod 700 "$STATE_DIR"
+echo "$NC_CLUSTER_SET" >"$STATE_DIR/set"
 if [ ! -f "$STATE_DIR/sysctl.saved" ]; then
   for s in "${SYSCTLS[@]}"; do printf '%s=%s\n' "$s" "$(sysctl -n "$s")"; done >"$STATE_DIR/sysctl.saved"
 fi
