@@ -24,8 +24,9 @@ const ANSWER_4 = '{"InputNumber":4,"SquareRoot":2}';
 const LB_PORT = 8080;
 const CLIENT_IP = '10.97.0.100';
 const DAY2_LB_IP = '10.97.0.210';
-// The previous release (the last one before the day-2 work): its dist/ is applied first, then the current one.
-const PREVIOUS_RELEASE = '664be93';
+// The upgrade starts from the newest dist/ in git history that differs from the current one (so there is always
+// something to roll), then applies the current one.
+const DIST_FILE = 'dist/number-crunch.k8s.yaml';
 const LOAD_RATE = 100;
 
 interface K8sObject {
@@ -232,16 +233,28 @@ describeCluster('day 2 on the real cluster', () => {
     }
   });
 
-  test(`upgrade path: the previous release's dist/ (${PREVIOUS_RELEASE}), then the current dist/, with load running`, async () => {
+  test('upgrade path: the newest earlier dist/ that differs from the current one, then the current dist/, with load running', async () => {
     const NS = 'upgrade';
     // Both dist/s in their own namespace (they are written for 'default'), so this test stands alone.
     const inNamespace = (yaml: string) => yaml.replace(/^(\s+namespace: )default$/gm, `$1${NS}`)
       .replace(/\.default\.svc\.cluster\.local/g, `.${NS}.svc.cluster.local`);
-    const previous = run('git', ['-C', REPO_DIR, 'show', `${PREVIOUS_RELEASE}:dist/number-crunch.k8s.yaml`]);
-    expect(previous.status).toBe(0);
-    const current = fs.readFileSync(path.join(REPO_DIR, 'dist/number-crunch.k8s.yaml'), 'utf8');
+    const current = fs.readFileSync(path.join(REPO_DIR, DIST_FILE), 'utf8');
+    const history = run('git', ['-C', REPO_DIR, 'log', '--format=%h', '--', DIST_FILE]);
+    expect(history.status).toBe(0);
+    let release = '';
+    let previous = '';
+    for (const commit of history.stdout.split('\n').filter(Boolean)) {
+      const shown = run('git', ['-C', REPO_DIR, 'show', `${commit}:${DIST_FILE}`]);
+      expect(shown.status).toBe(0);
+      if (shown.stdout !== current) {
+        [release, previous] = [commit, shown.stdout];
+        break;
+      }
+    }
+    expect(release).not.toBe(''); // dist/ has changed since its first commit: there is an earlier release to start from
+    console.log(`upgrade from dist/ of ${release}`);
     cluster.kubectlOk(['create', 'namespace', NS]);
-    cluster.kubectlOk(['apply', '-f', '-'], { input: inNamespace(previous.stdout) });
+    cluster.kubectlOk(['apply', '-f', '-'], { input: inNamespace(previous) });
     rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
     const ip = await lbAddress('number-crunch-lb', NS);
     await answers(ip);
@@ -255,10 +268,8 @@ describeCluster('day 2 on the real cluster', () => {
       rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
     }, 5000);
     const after = generations();
-    const same = previous.stdout === current;
-    expectNoFailure(`upgrade ${PREVIOUS_RELEASE} -> current dist/`, load, `apply + rollout ${seconds.toFixed(1)} s (old pods gone after ${goneSeconds.toFixed(1)} s); `
-      + `${same ? 'the two dist/s are identical (nothing to roll)' : 'dist/ changed since'}; Deployment generations ${before} -> ${after}`);
-    if (same) expect(after).toEqual(before);
+    expectNoFailure(`upgrade ${release} -> current dist/`, load, `apply + rollout ${seconds.toFixed(1)} s (old pods gone after ${goneSeconds.toFixed(1)} s); `
+      + `Deployment generations ${before} -> ${after}`);
     expect(cluster.kubectl(['diff', '-f', '-'], { input: inNamespace(current) }).status).toBe(0);
   });
 
