@@ -1,21 +1,12 @@
-import { STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
-
-/** An answer as the server sends it. */
-export interface FastReply {
-  readonly status: number;
-  readonly body: string;
-  /** Extra headers as name, value pairs (never set for GET or HEAD, which are all the fast path serves). */
-  readonly headers?: readonly string[];
-  readonly close?: boolean;
-}
+import { headLines, Reply } from './reply';
 
 /** What the fast path needs from the server it works for. */
 export interface FastPathOwner {
   /** The answer to `method` on `target` (the request target, starting with `/`). */
-  answer(method: string, target: string): FastReply;
-  /** True once shutdown has started: every answer then closes its connection. */
-  readonly draining: boolean;
+  answer(method: string, target: string): Reply;
+  /** False once shutdown has started: every answer then closes its connection. */
+  readonly ready: boolean;
   /** Gives the connection to node:http, with `rest` (bytes already read but not answered) as its first input. */
   handOver(socket: Socket, rest: Buffer): void;
 }
@@ -47,16 +38,13 @@ function httpDate(): string {
 }
 
 /**
- * The response head node:http writes for an answer sent with `writeHead(status, [Content-Type, Content-Length, ...])`,
- * byte for byte: the same header order, `Date`, then keep-alive or close. A test compares both on every kind of answer.
+ * The response head node:http writes for an answer sent with `writeHead(status, headerList(...))`, byte for byte:
+ * the same header lines, `Date`, then keep-alive or close. A test compares both on every kind of answer.
  */
-function responseHead(reply: FastReply, length: number, close: boolean, keepAliveSeconds: number): string {
-  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n`;
-  const extra = reply.headers;
-  if (extra) for (let i = 0; i < extra.length; i += 2) head += `${extra[i]}: ${extra[i + 1]}\r\n`;
+function responseHead(reply: Reply, close: boolean, keepAliveSeconds: number): string {
   return close
-    ? `${head}Connection: close\r\nDate: ${httpDate()}\r\n\r\n`
-    : `${head}Date: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
+    ? `${headLines(reply, true)}Date: ${httpDate()}\r\n\r\n`
+    : `${headLines(reply, false)}Date: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
 }
 
 /**
@@ -70,8 +58,10 @@ export class FastConnection {
   private handedOver = false;
   private closing = false;
   private waitingForDrain = false;
+  private readonly keepAliveSeconds: number;
 
-  constructor(private readonly socket: Socket, private readonly owner: FastPathOwner, private readonly keepAliveMs: number) {
+  constructor(private readonly socket: Socket, private readonly owner: FastPathOwner, keepAliveMs: number) {
+    this.keepAliveSeconds = Math.floor(keepAliveMs / 1000);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
@@ -82,11 +72,6 @@ export class FastConnection {
   /** True while this connection has sent at least one byte and no request is waiting to be read or answered. */
   get idle(): boolean {
     return !this.handedOver && !this.waitingForDrain && this.socket.bytesRead > 0;
-  }
-
-  /** True until the connection was given to node:http. */
-  get fast(): boolean {
-    return !this.handedOver;
   }
 
   /** Closes an idle connection gracefully (pending answers are flushed first). */
@@ -100,7 +85,6 @@ export class FastConnection {
     const text = chunk.toString('latin1'); // one character per byte: string offsets are byte offsets
     let pos = 0;
     let out = '';
-    const keepAliveSeconds = Math.floor(this.keepAliveMs / 1000);
     while (pos < text.length) {
       REQUEST_HEAD.lastIndex = pos;
       const m = REQUEST_HEAD.exec(text);
@@ -108,9 +92,8 @@ export class FastConnection {
       pos += m[0].length;
       const method = m[1];
       const reply = this.owner.answer(method, m[2]);
-      const close = reply.close === true || this.owner.draining;
-      const length = Buffer.byteLength(reply.body);
-      out += responseHead(reply, length, close, keepAliveSeconds);
+      const close = reply.close === true || !this.owner.ready;
+      out += responseHead(reply, close, this.keepAliveSeconds);
       if (method !== 'HEAD') out += reply.body;
       if (close) {
         this.closing = true;

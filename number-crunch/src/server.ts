@@ -1,9 +1,10 @@
-import { createServer, IncomingMessage, Server, ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import { FastConnection, FastPathOwner } from './fast-path';
+import { headerList, headLines, Reply } from './reply';
 import { Duplex } from 'node:stream';
 import { LIVENESS_PATH, READINESS_PATH, SILENT_CONNECTION_GRACE_MS } from './contract';
-import { Answer, CUBE_ROOT_PREFIX, cubeRoot, ENDPOINTS_HINT, errorBody, SQUARE_ROOT_PREFIX, squareRoot } from './roots';
+import { CUBE_ROOT_PREFIX, cubeRoot, ENDPOINTS_HINT, errorBody, SQUARE_ROOT_PREFIX, squareRoot } from './roots';
 
 /** Options of `NumberCrunchServer`. */
 export interface ServerOptions {
@@ -18,12 +19,6 @@ export interface ServerOptions {
    * @default true
    */
   readonly fastPath?: boolean;
-}
-
-/** An answer as sent: extra headers (name, value pairs) and whether the connection closes after it. */
-interface Reply extends Answer {
-  readonly headers?: readonly string[];
-  readonly close?: boolean;
 }
 
 const ALLOWED_METHODS = 'GET, HEAD';
@@ -94,17 +89,6 @@ function hostMissing(req: IncomingMessage): boolean {
 }
 
 /**
- * The headers of an answer as a flat name, value list: the raw array skips Node's per-header object bookkeeping, and
- * the same list serves both ways of sending an answer (`send` and `endWith`).
- */
-function headerList(answer: Reply, close: boolean): string[] {
-  const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))];
-  if (answer.headers) headers.push(...answer.headers);
-  if (close) headers.push('Connection', 'close');
-  return headers;
-}
-
-/**
  * Answers on a connection that Node no longer reads HTTP from (a malformed request, CONNECT), so that no
  * `ServerResponse` exists for it, and closes it: half-close after the answer, then drop it after CLOSE_LINGER_MS.
  */
@@ -114,10 +98,7 @@ function endWith(socket: Duplex, answer: Reply): void {
   linger.unref();
   socket.once('close', () => clearTimeout(linger));
   socket.resume(); // whatever else the client sends is read and dropped
-  const headers = headerList(answer, true);
-  let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  socket.end(`${head}\r\n${answer.body}`);
+  socket.end(`${headLines(answer, true)}\r\n${answer.body}`);
 }
 
 /** A request Node could not parse: answer 400 (431 for oversized headers) and close, never crash. */
@@ -193,10 +174,6 @@ export class NumberCrunchServer implements FastPathOwner {
     return !this.isDraining;
   }
 
-  /** True once shutdown has started (every answer then closes its connection). */
-  get draining(): boolean {
-    return this.isDraining;
-  }
 
   /** Gives a connection the fast path does not serve to node:http, with the bytes read but not yet answered. */
   handOver(socket: Socket, rest: Buffer): void {
