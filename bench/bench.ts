@@ -13,17 +13,16 @@
 // run. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_THREADS (2); BENCH_SKIP_TEST=1 skips timing
 // `npm test`; BENCH_NO_FAIL=1 exits 0 on a missed target.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { e2eUnavailableReason, NetnsStack } from '../e2e/netns-stack';
 import { loadProxyStackSpec } from '../e2e/stack-spec';
 import { SERVICE_MAIN } from '../number-crunch/test/service-process';
 import { assertClean, loadSettings, runWrk, WrkResult } from '../number-crunch/bench/wrk';
-import { assertFixedRateClean, FixedRateResult, runFixedRate } from '../number-crunch/bench/fixed-rate';
-import { compareWithGo, formatComparison } from '../number-crunch/bench/go-comparison';
-import { loadAverage, withCpu } from '../number-crunch/bench/proc';
-import { buildGo } from '../number-crunch/test/go-reference';
+import { assertFixedRateClean, FixedRateResult, fixedRateFor, runFixedRate } from '../number-crunch/bench/fixed-rate';
+import { benchTools, compareWithGo, formatComparison, ratioToGo } from '../number-crunch/bench/go-comparison';
+import { cpuUsPerRequest, loadAverage, withCpu } from '../number-crunch/bench/proc';
 
 const ROOT = join(__dirname, '..');
 const WARMUP_SECONDS = 2;
@@ -76,10 +75,8 @@ async function measureRequestPath() {
       nginxProcesses: stack.nginxPids(0).length,
     };
     // Direct and through the synthesized proxy at one fixed rate: what the proxy adds per request.
-    const out = join(ROOT, '.cache', 'bench-go');
-    mkdirSync(out, { recursive: true });
-    const binary = buildGo('./fixedrate', join(out, 'fixedrate'));
-    const rate = Math.max(100, Math.floor(Math.min(results[0].requestsPerSecond, results[1].requestsPerSecond) / 2 / 100) * 100);
+    const binary = benchTools().fixedRate;
+    const rate = fixedRateFor([results[0].requestsPerSecond, results[1].requestsPerSecond]);
     const pids = { service: [stack.servicePid!], nginx: stack.nginxPids(0) };
     const fixed: Array<{ result: FixedRateResult; serviceUs: number; nginxUs: number }> = [];
     for (const [label, url] of targets.slice(0, 2)) {
@@ -90,7 +87,7 @@ async function measureRequestPath() {
         return measured.result;
       });
       assertFixedRateClean(`${label} at ${rate} req/s`, result, rate * settings.durationSeconds);
-      fixed.push({ result, serviceUs: (cpuSeconds * 1e6) / result.requests, nginxUs: (nginxCpu * 1e6) / result.requests });
+      fixed.push({ result, serviceUs: cpuUsPerRequest(cpuSeconds, result.requests), nginxUs: cpuUsPerRequest(nginxCpu, result.requests) });
     }
     return { labels: targets.map(([label]) => label), results, memory, fixed: { rate, direct: fixed[0], proxied: fixed[1] } };
   } finally {
@@ -138,9 +135,8 @@ async function main(): Promise<void> {
     `| the proxy adds | ${(f.proxied.result.p50Ms - f.direct.result.p50Ms).toFixed(2)} | ${(f.proxied.result.p99Ms - f.direct.result.p99Ms).toFixed(2)} | ${(f.proxied.serviceUs - f.direct.serviceUs).toFixed(2)} | ${f.proxied.nginxUs.toFixed(2)} |`,
   ].join('\n'));
   const ours = comparison.targets.filter((t) => t.label.startsWith('ours on'));
-  const go = comparison.targets[0];
   const worstVsGo = Math.min(...ours.filter((t) => !t.label.includes('HTTP_FAST_PATH=0'))
-    .flatMap((t) => t.saturation.map((s, i) => go.saturation[i].cpuUsPerRequest / s.cpuUsPerRequest)));
+    .flatMap((t) => t.saturation.map((_, i) => ratioToGo(comparison, t, i))));
 
   const checks: Array<[string, string, boolean]> = [
     ['requests per CPU-second, ours / Go (worst of both Nodes and both endpoints)', `${worstVsGo.toFixed(2)}x (target >= ${TARGETS.perCpuVsGo}x)`, worstVsGo >= TARGETS.perCpuVsGo],

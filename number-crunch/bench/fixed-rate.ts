@@ -51,6 +51,11 @@ export function parseFixedRateOutput(out: string): FixedRateResult {
   return parsed as unknown as FixedRateResult;
 }
 
+/** The one fixed rate for several targets: half the slowest one's capacity (req/s at saturation), in hundreds. */
+export function fixedRateFor(requestsPerSecond: readonly number[]): number {
+  return Math.max(100, Math.floor(Math.min(...requestsPerSecond) / 2 / 100) * 100);
+}
+
 /** Throws unless every request was sent, answered 200 and no error occurred: a run that fell behind is no figure. */
 export function assertFixedRateClean(label: string, r: FixedRateResult, expected: number): void {
   if (r.errors > 0 || r.non200 > 0 || r.requests < expected) {

@@ -10,8 +10,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { buildGo } from '../test/go-reference';
 import { startService } from '../test/service-process';
-import { assertFixedRateClean, FixedRateResult, runFixedRate } from './fixed-rate';
-import { withCpu } from './proc';
+import { assertFixedRateClean, FixedRateResult, fixedRateFor, runFixedRate } from './fixed-rate';
+import { cpuUsPerRequest, withCpu } from './proc';
 import { assertClean, runWrk, WrkResult } from './wrk';
 
 const ROOT = join(__dirname, '..', '..');
@@ -109,12 +109,20 @@ export function imageNode(): { binary: string; version: string } {
   return { binary, version: execFileSync(binary, ['--version']).toString().trim() };
 }
 
+let tools: { goReference: string; fixedRate: string } | undefined;
+/** The Go reference and the fixed-rate generator (bench/go-reference), built once per run into .cache/bench-go. */
+export function benchTools(): { goReference: string; fixedRate: string } {
+  if (tools === undefined) {
+    const out = join(ROOT, '.cache', 'bench-go');
+    mkdirSync(out, { recursive: true });
+    tools = { goReference: buildGo('.', join(out, 'goreference')), fixedRate: buildGo('./fixedrate', join(out, 'fixedrate')) };
+  }
+  return tools;
+}
+
 /** Runs the comparison: Go reference, ours on the image's Node and on this machine's, and ours without the fast path. */
 export async function compareWithGo(settings: ComparisonSettings, log: (line: string) => void = console.log): Promise<Comparison> {
-  const out = join(ROOT, '.cache', 'bench-go');
-  mkdirSync(out, { recursive: true });
-  const goReference = buildGo('.', join(out, 'goreference'));
-  const fixedRate = buildGo('./fixedrate', join(out, 'fixedrate'));
+  const { goReference, fixedRate } = benchTools();
   const image = imageNode();
   const serverCpu = '0';
   const loadCpu = cpus().length > 1 ? '1' : '0';
@@ -139,13 +147,14 @@ export async function compareWithGo(settings: ComparisonSettings, log: (line: st
         assertClean(`${target.label} ${path} (warm-up)`, await runWrk({ ...wrk, durationSeconds: WARMUP_SECONDS }));
         const { result, cpuSeconds: cpu } = await withCpu([target.pid], () => runWrk({ ...wrk, durationSeconds: settings.durationSeconds }));
         assertClean(`${target.label} ${path}`, result);
-        saturation.push({ path, wrk: result, cpuUsPerRequest: (cpu * 1e6) / result.requests });
-        log(`  ${target.label} ${path}: ${result.requestsPerSecond.toFixed(0)} req/s, ${((cpu * 1e6) / result.requests).toFixed(2)} CPU-us/request`);
+        const us = cpuUsPerRequest(cpu, result.requests);
+        saturation.push({ path, wrk: result, cpuUsPerRequest: us });
+        log(`  ${target.label} ${path}: ${result.requestsPerSecond.toFixed(0)} req/s, ${us.toFixed(2)} CPU-us/request`);
       }
       figures.push({ label: target.label, saturation });
     }
     // One rate for all: half the capacity of the slowest (on the first path), so every one has headroom.
-    const rate = Math.max(100, Math.floor(Math.min(...figures.map((f) => f.saturation[0].wrk.requestsPerSecond)) / 2 / 100) * 100);
+    const rate = fixedRateFor(figures.map((f) => f.saturation[0].wrk.requestsPerSecond));
     const results: TargetFigures[] = [];
     for (const [i, target] of targets.entries()) {
       const url = `http://127.0.0.1:${target.port}${settings.paths[0]}`;
@@ -153,8 +162,9 @@ export async function compareWithGo(settings: ComparisonSettings, log: (line: st
         binary: fixedRate, url, rate, durationSeconds: settings.durationSeconds, connections: settings.connections, prefix: load,
       }));
       assertFixedRateClean(`${target.label} at ${rate} req/s`, result, rate * settings.durationSeconds);
-      results.push({ ...figures[i], fixed: { result, cpuUsPerRequest: (cpu * 1e6) / result.requests } });
-      log(`  ${target.label} at ${rate} req/s: p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${((cpu * 1e6) / result.requests).toFixed(2)} CPU-us/request`);
+      const us = cpuUsPerRequest(cpu, result.requests);
+      results.push({ ...figures[i], fixed: { result, cpuUsPerRequest: us } });
+      log(`  ${target.label} at ${rate} req/s: p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${us.toFixed(2)} CPU-us/request`);
     }
     return { connections: settings.connections, durationSeconds: settings.durationSeconds, fixedRate: rate, serverCpu, loadCpu, targets: results };
   } finally {
@@ -162,22 +172,21 @@ export async function compareWithGo(settings: ComparisonSettings, log: (line: st
   }
 }
 
-/** Requests per CPU-second of a target at saturation on the first path. */
-export function requestsPerCpuSecond(t: TargetFigures): number {
-  return 1e6 / t.saturation[0].cpuUsPerRequest;
+/** How many times the Go reference's requests per CPU-second `t` does on path `i` (Go is the comparison's first target). */
+export function ratioToGo(c: Comparison, t: TargetFigures, i: number): number {
+  return c.targets[0].saturation[i].cpuUsPerRequest / t.saturation[i].cpuUsPerRequest;
 }
 
 /** The comparison as Markdown tables, the ratios to the Go reference included. */
 export function formatComparison(c: Comparison): string[] {
   const [go] = c.targets;
-  const ratio = (t: TargetFigures, i: number) => (go.saturation[i].cpuUsPerRequest / t.saturation[i].cpuUsPerRequest);
   const lines = [
     `| service, one core each, ${c.connections} connections | endpoint | req/s at saturation | CPU-us per request | requests per CPU-second | vs Go (per CPU-second) | vs Go (req/s) |`,
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const t of c.targets) {
     t.saturation.forEach((s, i) => {
-      lines.push(`| ${t.label} | \`${s.path}\` | ${s.wrk.requestsPerSecond.toFixed(0)} | ${s.cpuUsPerRequest.toFixed(2)} | ${(1e6 / s.cpuUsPerRequest).toFixed(0)} | ${ratio(t, i).toFixed(2)}x | ${(s.wrk.requestsPerSecond / go.saturation[i].wrk.requestsPerSecond).toFixed(2)}x |`);
+      lines.push(`| ${t.label} | \`${s.path}\` | ${s.wrk.requestsPerSecond.toFixed(0)} | ${s.cpuUsPerRequest.toFixed(2)} | ${(1e6 / s.cpuUsPerRequest).toFixed(0)} | ${ratioToGo(c, t, i).toFixed(2)}x | ${(s.wrk.requestsPerSecond / go.saturation[i].wrk.requestsPerSecond).toFixed(2)}x |`);
     });
   }
   lines.push('', `| at a fixed ${c.fixedRate} req/s (\`${c.targets[0].saturation[0].path}\`) | p50 ms | p99 ms | p99.9 ms | CPU-us per request | generator's send lag p50 / p99 ms |`, '| --- | ---: | ---: | ---: | ---: | ---: |');

@@ -34,6 +34,11 @@ export async function withCpu<T>(pids: readonly number[], run: () => Promise<T>)
   return { result, cpuSeconds: cpuSeconds(pids) - before };
 }
 
+/** CPU microseconds per request, from the CPU seconds a run used and its request count. */
+export function cpuUsPerRequest(cpu: number, requests: number): number {
+  return (cpu * 1e6) / requests;
+}
+
 /** The load average line of `uptime`, to print beside figures measured on a shared machine. */
 export function loadAverage(): string {
   const [one, five, fifteen] = readFileSync('/proc/loadavg', 'utf8').split(' ');

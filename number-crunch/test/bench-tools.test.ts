@@ -1,5 +1,5 @@
-import { assertFixedRateClean, parseFixedRateOutput } from '../bench/fixed-rate';
-import { parseCpuTicks } from '../bench/proc';
+import { assertFixedRateClean, fixedRateFor, parseFixedRateOutput } from '../bench/fixed-rate';
+import { cpuUsPerRequest, parseCpuTicks } from '../bench/proc';
 
 test('CPU ticks are utime + stime (fields 14 and 15 of /proc/<pid>/stat), counted after the command name', () => {
   // A command name with spaces and parentheses must not shift the fields.
@@ -25,4 +25,13 @@ test('a fixed-rate run that fell behind or saw errors fails loudly', () => {
   expect(() => assertFixedRateClean('x', r, 100000)).not.toThrow();
   expect(() => assertFixedRateClean('x', r, 100001)).toThrow(/x: 100000 of 100001 requests answered/);
   expect(() => assertFixedRateClean('y', { ...r, non200: 3 }, 100000)).toThrow(/y: .* 3 non-200, 0 errors/);
+});
+
+test('one fixed rate for several targets: half the slowest capacity, in hundreds, at least 100', () => {
+  expect(fixedRateFor([40989, 33313])).toBe(16600);
+  expect(fixedRateFor([150])).toBe(100);
+});
+
+test('CPU microseconds per request', () => {
+  expect(cpuUsPerRequest(1.5, 100_000)).toBe(15);
 });
