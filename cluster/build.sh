@@ -49,7 +49,6 @@ build_etcd() {
 build_coredns() {
   [ -x "$COREDNS_BIN/coredns" ] && { log "coredns $COREDNS_VERSION: cached"; return; }
   go_build_module "coredns $COREDNS_VERSION" "$SET_BUILD_DIR/coredns" "$COREDNS_BIN" .
-  mv "$COREDNS_BIN/coredns-build" "$COREDNS_BIN/coredns" 2>/dev/null || true
 }
 
 build_metallb() {

@@ -282,7 +282,9 @@ build_nginx() {
 }
 
 # --- 4. pause stand-in ------------------------------------------------------------------------------------------------
-pause_name=registry.k8s.io/pause:3.9
+# The name containerd's sandbox_image is set to (cluster/versions.sh): one source for both.
+pause_name=$(. "$here/../versions.sh" && echo "$PAUSE_IMAGE")
+pause_id="pause-${pause_name##*:}-standin"
 
 build_pause() {
   local start key archive bin
@@ -290,10 +292,10 @@ build_pause() {
   need gcc=gcc
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkg_libc_dev
   key=$({ echo "name=$pause_name"; gcc --version | head -1; } | inputs_hash "$here/pause/pause.c" "$here/from-binary.sh" <(declare -f build_pause))
-  archive="$IMAGES_DIR/pause-3.9-standin-$key.tar"
+  archive="$IMAGES_DIR/$pause_id-$key.tar"
   if [ -f "$archive" ]; then
     log "$pause_name (STAND-IN: pause/pause.c, static): cached $archive ($(mb "$archive"))"
-    record "$pause_name" "$archive" pause-3.9-standin
+    record "$pause_name" "$archive" "$pause_id"
     return
   fi
   bin="$BUILDAH_DIR/pause-build/pause"
@@ -303,7 +305,7 @@ build_pause() {
   "$here/from-binary.sh" --user 65535:65535 \
     --label "$STANDIN_LABEL=stand-in for $pause_name: a static pause program of number-crunch-cdk8s (cluster/images/pause/pause.c), no image registry here" \
     "$pause_name" "$archive" "$bin"
-  record "$pause_name" "$archive" pause-3.9-standin
+  record "$pause_name" "$archive" "$pause_id"
   log "$pause_name: done in $(since "$start") s"
 }
 

@@ -40,6 +40,8 @@ args=("$@")
 [[ "$user" == "" || "$user" =~ ^[0-9]+(:[0-9]+)?$ ]] || die "--user '$user' is not numeric: give <uid> or <uid>:<gid> (Kubernetes verifies runAsNonRoot only for numeric users)"
 [[ "$out" == *.tar ]] || die "output '$out' does not end in .tar"
 
+# readelf tells static from dynamic binaries below: without it every binary would pass as static.
+command -v readelf >/dev/null || need readelf=binutils
 declare -A seen=()
 for b in "${binaries[@]}"; do
   [ -f "$b" ] && [ -x "$b" ] || die "binary '$b' is not an executable file"
@@ -69,7 +71,6 @@ fi
 
 start=$(now)
 buildah_setup
-command -v readelf >/dev/null || need readelf=binutils
 mkdir -p "$(dirname "$out")"
 rm -f "$stamp"
 ctr=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" scratch)
