@@ -91,10 +91,44 @@ export class Cluster {
     return results.find((r) => r.status !== 0) ?? results[results.length - 1];
   }
 
+  /** Waits until each of `deployments` in `namespace` has rolled out (kubectl rollout status, 240 s each). */
+  rolledOut(namespace: string, deployments: string[]): void {
+    for (const d of deployments) {
+      this.kubectlOk(['rollout', 'status', `deployment/${d}`, '-n', namespace, '--timeout=240s'], { timeoutMs: 250_000 });
+    }
+  }
+
+  /** The address MetalLB gives Service `service` in `namespace` (waits up to 60 s for one). */
+  lbAddress(service: string, namespace: string): Promise<string> {
+    return waitFor(`an address for ${namespace}/${service}`, 60, 1000, () =>
+      this.kubectlJson(['get', 'service', service, '-n', namespace]).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
+  }
+
+  /** The first 200 answer to `url` from the client network namespace (waits up to 30 s for one). */
+  firstOk(url: string): Promise<{ status: number; body: string; contentType: string }> {
+    return waitFor(`an answer from ${url}`, 30, 1000, () => {
+      const r = this.curlFromClient(url);
+      return r.status === 200 ? r : undefined;
+    });
+  }
+
+  /** Every event of the cluster that shows an image pull (attempted, failed or refused), as "namespace/name: reason message". */
+  pullEvents(): string[] {
+    return this.kubectlJson(['get', 'events', '--all-namespaces']).items
+      .filter((e: any) => ['Pulling', 'ErrImagePull', 'ErrImageNeverPull'].includes(e.reason)
+        || ((e.reason === 'BackOff' || e.reason === 'Failed') && /pull/i.test(e.message ?? '')))
+      .map((e: any) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`);
+  }
+
   /** Starts the bounded load generator in the client network namespace against `url` (stop it with `stop()`). */
   startLoad(url: string, opts: { rate?: number; maxSeconds?: number } = {}): Load {
     return new Load(this.env, url, opts.rate ?? 100, opts.maxSeconds ?? 300);
   }
+}
+
+/** An IPv4 address as a number, to compare addresses with a pool's range. */
+export function ipNumber(ip: string): number {
+  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 }
 
 /** What cluster/loadgen counted (its JSON output). */

@@ -6,9 +6,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { NumberCrunchChart } from '../../lib';
-import { archivedImages, Cluster, normalizeImage, readClusterEnv, REPO_DIR, waitFor } from './cluster-env';
+import { loadManifests } from '../../validation/manifests';
+import { archivedImages, Cluster, ipNumber, normalizeImage, readClusterEnv, REPO_DIR, waitFor } from './cluster-env';
 
 const { env, missing } = readClusterEnv();
 const CI = process.env.CI === 'true';
@@ -32,14 +33,9 @@ interface K8sObject {
   spec?: any;
 }
 
+/** The objects of the committed dist/, read as the policy checks read them. */
 function distObjects(): K8sObject[] {
-  return fs.readdirSync(DIST_DIR).filter((f) => /\.ya?ml$/.test(f))
-    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(DIST_DIR, f), 'utf8')).map((d) => d.toJS() as K8sObject))
-    .filter((o) => o && o.kind);
-}
-
-function ipNumber(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+  return loadManifests(DIST_DIR).filter((o) => o.kind) as unknown as K8sObject[];
 }
 
 /** The body of a JSON answer: exactly `json`, with or without one trailing newline. */
@@ -103,9 +99,7 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     test('kubectl apply -f dist/; both Deployments roll out; every pod is Ready', () => {
       cluster.kubectlOk(['apply', '-f', DIST_DIR]);
       expect(deployments).toHaveLength(2);
-      for (const d of deployments) {
-        cluster.kubectlOk(['rollout', 'status', `deployment/${d.metadata.name}`, '-n', d.metadata.namespace ?? 'default', '--timeout=240s'], { timeoutMs: 250_000 });
-      }
+      cluster.rolledOut('default', deployments.map((d) => d.metadata.name));
       cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', 'default', '--timeout=120s'], { timeoutMs: 130_000 });
       const pods = cluster.kubectlJson(['get', 'pods', '-n', 'default']).items;
       const replicas = deployments.reduce((n, d) => n + (d.spec.replicas ?? 1), 0);
@@ -114,17 +108,13 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
 
     test('MetalLB gives the LoadBalancer Service an address of its pool; the client on the LAN gets the answer', async () => {
       expect(lb).toBeDefined();
-      const ip = await waitFor('a load balancer address', 60, 1000, () =>
-        cluster.kubectlJson(['get', 'service', lb!.metadata.name, '-n', 'default']).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
+      const ip = await cluster.lbAddress(lb!.metadata.name, 'default');
       console.log(`dist/'s LoadBalancer Service ${lb!.metadata.name}: ${ip}`);
       await expectAnnouncedByMetalLB(lb!.metadata.name, 'default');
       expect(ipNumber(ip)).toBeGreaterThanOrEqual(ipNumber(POOL_FIRST));
       expect(ipNumber(ip)).toBeLessThanOrEqual(ipNumber(POOL_LAST));
       // MetalLB's address -> kube-proxy -> nginx -> number-crunch-service (CoreDNS name) -> a pod.
-      const ok = await waitFor('an answer through the load balancer', 30, 1000, () => {
-        const r = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/4`);
-        return r.status === 200 ? r : undefined;
-      });
+      const ok = await cluster.firstOk(`http://${ip}:${LB_PORT}/square-root/4`);
       expect(ok.contentType).toBe('application/json');
       expectJsonBody(ok.body, ANSWER_4);
       const bad = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/-4`);
@@ -154,9 +144,7 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
       cluster.kubectlOk(['apply', '-f', '-'], { input: yaml });
       const ns = cluster.kubectlJson(['get', 'namespace', 'shop']);
       expect(ns.metadata.labels?.[POD_SECURITY_ENFORCE]).toBe('restricted');
-      for (const d of objects.filter((o) => o.kind === 'Deployment')) {
-        cluster.kubectlOk(['rollout', 'status', `deployment/${d.metadata.name}`, '-n', 'shop', '--timeout=240s'], { timeoutMs: 250_000 });
-      }
+      cluster.rolledOut('shop', objects.filter((o) => o.kind === 'Deployment').map((d) => d.metadata.name));
       cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', 'shop', '--timeout=120s'], { timeoutMs: 130_000 });
       const events = cluster.kubectlJson(['get', 'events', '-n', 'shop']).items;
       expect(events.filter((e: any) => /violates PodSecurity/.test(e.message ?? '')).map((e: any) => e.message)).toEqual([]);
@@ -176,28 +164,21 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     test(`MetalLB ${env?.METALLB_VERSION} assigns exactly the requested address ${SHOP_LB_IP}; the client gets the answer from it`, async () => {
       const lb = objects.find((o) => o.kind === 'Service' && o.spec?.type === 'LoadBalancer');
       expect(lb).toBeDefined();
-      const ip = await waitFor('a load balancer address', 60, 1000, () =>
-        cluster.kubectlJson(['get', 'service', lb!.metadata.name, '-n', 'shop']).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
+      const ip = await cluster.lbAddress(lb!.metadata.name, 'shop');
       expect(ip).toBe('10.97.0.213');
       await expectAnnouncedByMetalLB(lb!.metadata.name, 'shop');
-      const ok = await waitFor('an answer through the load balancer', 30, 1000, () => {
-        const r = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/4`);
-        return r.status === 200 ? r : undefined;
-      });
-      expectJsonBody(ok.body, ANSWER_4);
+      expectJsonBody((await cluster.firstOk(`http://${ip}:${LB_PORT}/square-root/4`)).body, ANSWER_4);
       expect(cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/-4`).status).toBe(400);
     });
   });
 
   // Last, after every pod of the tests above has started.
   describe('after all of the above', () => test('no image was ever pulled (events and containerd log)', () => {
-    const events = cluster.kubectlJson(['get', 'events', '--all-namespaces']).items;
-    const pulls = events.filter((e: any) => e.reason === 'Pulling' || e.reason === 'ErrImagePull' || e.reason === 'ErrImageNeverPull'
-      || e.reason === 'BackOff' && /pull/i.test(e.message ?? '') || e.reason === 'Failed' && /pull/i.test(e.message ?? ''));
-    expect(pulls.map((e: any) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`)).toEqual([]);
+    expect(cluster.pullEvents()).toEqual([]);
     const log = fs.readFileSync(env!.CONTAINERD_LOG, 'utf8') + fs.readFileSync(env!.CONTAINERD2_LOG, 'utf8');
     expect(log.split('\n').filter((l) => /PullImage|fetch failed|failed to resolve reference/.test(l))).toEqual([]);
     // The kubelet did look at every image: "already present on machine" for each container.
+    const events = cluster.kubectlJson(['get', 'events', '--all-namespaces']).items;
     expect(events.filter((e: any) => e.reason === 'Pulled' && /already present on machine/.test(e.message ?? '')).length).toBeGreaterThan(0);
   }));
 });

@@ -13,7 +13,7 @@ import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { stringify } from 'yaml';
 import { NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
-import { Cluster, describeLoad, Load, LoadResult, readClusterEnv, REPO_DIR, run, waitFor } from './cluster-env';
+import { Cluster, describeLoad, ipNumber, Load, LoadResult, readClusterEnv, REPO_DIR, run, waitFor } from './cluster-env';
 
 const { env, missing } = readClusterEnv();
 const CI = process.env.CI === 'true';
@@ -42,10 +42,6 @@ function chartObjects(id: string, props: NumberCrunchChartProps, edit?: (chart: 
   return Testing.synth(chart) as K8sObject[];
 }
 
-function ipNumber(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
-}
-
 const toYaml = (objects: K8sObject[]): string => objects.map((o) => stringify(o)).join('---\n');
 
 describeCluster('day 2 on the real cluster', () => {
@@ -67,24 +63,8 @@ describeCluster('day 2 on the real cluster', () => {
     cluster.kubectlOk(['apply', '-f', '-'], { input: toYaml(objects) });
   }
 
-  /** Waits until every Deployment of `objects` has rolled out; the seconds it took. */
-  function rolledOut(namespace: string, deployments: string[]): void {
-    for (const d of deployments) {
-      cluster.kubectlOk(['rollout', 'status', `deployment/${d}`, '-n', namespace, '--timeout=240s'], { timeoutMs: 250_000 });
-    }
-  }
-
-  async function lbAddress(service: string, namespace: string): Promise<string> {
-    return waitFor(`an address for ${namespace}/${service}`, 60, 1000, () =>
-      cluster.kubectlJson(['get', 'service', service, '-n', namespace]).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
-  }
-
   async function answers(ip: string): Promise<void> {
-    const ok = await waitFor(`an answer from ${ip}`, 30, 1000, () => {
-      const r = cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/4`);
-      return r.status === 200 ? r : undefined;
-    });
-    expect([ANSWER_4, `${ANSWER_4}\n`]).toContain(ok.body);
+    expect([ANSWER_4, `${ANSWER_4}\n`]).toContain((await cluster.firstOk(`http://${ip}:${LB_PORT}/square-root/4`)).body);
   }
 
   /** Runs `change` with the load running; the load keeps going until no pod of `namespace` is terminating, and `settleMs` longer. */
@@ -137,8 +117,8 @@ describeCluster('day 2 on the real cluster', () => {
     beforeAll(async () => {
       const objects = chartObjects(NS, base);
       apply(objects);
-      rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
-      ip = await lbAddress('number-crunch-lb', NS);
+      cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
+      ip = await cluster.lbAddress('number-crunch-lb', NS);
       expect(ip).toBe(DAY2_LB_IP);
       await answers(ip);
     });
@@ -146,10 +126,10 @@ describeCluster('day 2 on the real cluster', () => {
     test('scale the app to 3 replicas and back to 2: no failed request', async () => {
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, async () => {
         apply(chartObjects(NS, { ...base, replicas: 3 }));
-        rolledOut(NS, ['number-crunch']);
+        cluster.rolledOut(NS, ['number-crunch']);
         expect(podNames(NS, 'api')).toHaveLength(3);
         apply(chartObjects(NS, { ...base, replicas: 2 }));
-        rolledOut(NS, ['number-crunch']);
+        cluster.rolledOut(NS, ['number-crunch']);
         await waitFor('2 app pods', 60, 1000, () => (podNames(NS, 'api').length === 2 ? true : undefined));
       }, 8000);
       expectNoFailure('scale 2 -> 3 -> 2', load, `scaled up and down in ${seconds.toFixed(1)} s, removed pod gone after ${goneSeconds.toFixed(1)} s`);
@@ -163,7 +143,7 @@ describeCluster('day 2 on the real cluster', () => {
       expect(checksum(changed)).not.toBe(checksum(chartObjects(NS, base)));
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
         apply(changed);
-        rolledOut(NS, ['number-crunch-proxy']);
+        cluster.rolledOut(NS, ['number-crunch-proxy']);
       });
       const after = podNames(NS, 'proxy');
       expect(after.filter((p) => before.includes(p))).toEqual([]);
@@ -187,7 +167,7 @@ describeCluster('day 2 on the real cluster', () => {
       // What it documents: kubectl rollout restart.
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
         cluster.kubectlOk(['rollout', 'restart', 'deployment/number-crunch', '-n', NS]);
-        rolledOut(NS, ['number-crunch']);
+        cluster.rolledOut(NS, ['number-crunch']);
       });
       const after = await waitFor('only new app pods', 60, 1000, () => {
         const names = podNames(NS, 'api');
@@ -203,7 +183,7 @@ describeCluster('day 2 on the real cluster', () => {
       const before = podNames(NS, 'api');
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
         apply(chartObjects(NS, { ...base, imageRevision: imageId, proxy: { nginx: { workerConnections: 2048 } } }));
-        rolledOut(NS, ['number-crunch']);
+        cluster.rolledOut(NS, ['number-crunch']);
       });
       const after = podNames(NS, 'api');
       expect(after.filter((p) => before.includes(p))).toEqual([]);
@@ -217,7 +197,7 @@ describeCluster('day 2 on the real cluster', () => {
       const before = podNames(NS, 'api');
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
         apply(chartObjects(NS, { ...base, image: 'number-crunch:local2', proxy: { nginx: { workerConnections: 2048 } } }));
-        rolledOut(NS, ['number-crunch']);
+        cluster.rolledOut(NS, ['number-crunch']);
       });
       const pods = cluster.kubectlJson(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=api']).items
         .filter((p: any) => !p.metadata.deletionTimestamp);
@@ -255,8 +235,8 @@ describeCluster('day 2 on the real cluster', () => {
     console.log(`upgrade from dist/ of ${release}`);
     cluster.kubectlOk(['create', 'namespace', NS]);
     cluster.kubectlOk(['apply', '-f', '-'], { input: inNamespace(previous) });
-    rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
-    const ip = await lbAddress('number-crunch-lb', NS);
+    cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
+    const ip = await cluster.lbAddress('number-crunch-lb', NS);
     await answers(ip);
     const generations = () => ['number-crunch', 'number-crunch-proxy']
       .map((d) => cluster.kubectlJson(['get', 'deployment', d, '-n', NS]).metadata.generation as number);
@@ -265,7 +245,7 @@ describeCluster('day 2 on the real cluster', () => {
       const r = cluster.kubectl(['apply', '-f', '-'], { input: inNamespace(current) });
       expect(r.stderr).not.toMatch(/field is immutable|Invalid value/);
       expect(r.status).toBe(0);
-      rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
+      cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
     }, 5000);
     const after = generations();
     expectNoFailure(`upgrade ${release} -> current dist/`, load, `apply + rollout ${seconds.toFixed(1)} s (old pods gone after ${goneSeconds.toFixed(1)} s); `
@@ -281,11 +261,11 @@ describeCluster('day 2 on the real cluster', () => {
     test('the Service has no node port (allocateLoadBalancerNodePorts: false); the client is kept out', async () => {
       const objects = chartObjects('ranges', { namespace: 'ranges', loadBalancer: { loadBalancerSourceRanges: RANGE } });
       apply(objects);
-      rolledOut('ranges', ['number-crunch', 'number-crunch-proxy']);
+      cluster.rolledOut('ranges', ['number-crunch', 'number-crunch-proxy']);
       const svc = cluster.kubectlJson(['get', 'service', 'number-crunch-lb', '-n', 'ranges']);
       expect(svc.spec.allocateLoadBalancerNodePorts).toBe(false);
       expect(svc.spec.ports.map((p: any) => p.nodePort)).toEqual([undefined]);
-      const ip = await lbAddress('number-crunch-lb', 'ranges');
+      const ip = await cluster.lbAddress('number-crunch-lb', 'ranges');
       // A second address of the client namespace, inside the range: the load balancer answers it, so the refusal
       // below is the source-range filter, not a broken path.
       run('ip', ['-n', env!.CLIENT_NETNS, 'addr', 'add', `${CLIENT_IN_RANGE}/24`, 'dev', 'eth0']);
@@ -301,11 +281,11 @@ describeCluster('day 2 on the real cluster', () => {
     test('the contrast (allocateNodePorts: true, the knowingly reopened bypass): the same client gets through the node port', async () => {
       const objects = chartObjects('ranges-open', { namespace: 'ranges-open', loadBalancer: { loadBalancerSourceRanges: RANGE, allocateNodePorts: true } });
       apply(objects);
-      rolledOut('ranges-open', ['number-crunch', 'number-crunch-proxy']);
+      cluster.rolledOut('ranges-open', ['number-crunch', 'number-crunch-proxy']);
       const svc = cluster.kubectlJson(['get', 'service', 'number-crunch-lb', '-n', 'ranges-open']);
       const nodePort = svc.spec.ports[0].nodePort as number;
       expect(nodePort).toBeGreaterThanOrEqual(30000);
-      const ip = await lbAddress('number-crunch-lb', 'ranges-open');
+      const ip = await cluster.lbAddress('number-crunch-lb', 'ranges-open');
       expect(clientGet(`http://${ip}:${LB_PORT}/square-root/4`)).toBe('000');
       const through = await waitFor('the node port answering', 20, 1000, () => {
         const code = clientGet(`http://${env!.NODE_IP}:${nodePort}/square-root/4`);
@@ -325,7 +305,7 @@ describeCluster('day 2 on the real cluster', () => {
   test('the proxy with 2 replicas gets a PodDisruptionBudget that allows one disruption', async () => {
     const NS = 'ha';
     apply(chartObjects(NS, { namespace: NS, proxy: { replicas: 2 } }));
-    rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
+    cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
     const pdb = await waitFor('the proxy PDB status', 30, 1000, () => {
       const p = cluster.kubectlJson(['get', 'poddisruptionbudget', 'number-crunch-proxy-pdb', '-n', NS]);
       return p.status?.expectedPods === 2 && p.status?.currentHealthy === 2 ? p : undefined;
@@ -347,13 +327,13 @@ describeCluster('day 2 on the real cluster', () => {
     cluster.kubectlOk(['cordon', NODE1]);
     try {
       cluster.kubectlOk(['rollout', 'restart', 'deployment/number-crunch', 'deployment/number-crunch-proxy', '-n', NS]);
-      rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
+      cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
       await waitFor('the replaced pods gone', 120, 1000, () => (terminating(NS) === 0 ? true : undefined));
     } finally {
       cluster.kubectlOk(['uncordon', NODE1]);
     }
     expect(on(NODE2).map((p: any) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
-    const ip = await lbAddress('number-crunch-lb', NS);
+    const ip = await cluster.lbAddress('number-crunch-lb', NS);
     await answers(ip);
     // One app pod's log, followed to its end: the service logs its drain ('shutting down', then 'stopped').
     const appPod = on(NODE2).find((p: any) => p.metadata.labels['app.kubernetes.io/component'] === 'api').metadata.name;
@@ -418,8 +398,8 @@ describeCluster('day 2 on the real cluster', () => {
       expect(svc.metadata.annotations?.['metallb.universe.tf/address-pool']).toBe('extra');
       expect(svc.metadata.annotations?.['metallb.io/address-pool']).toBe('extra');
       apply(objects);
-      rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
-      const ip = await lbAddress(svc.metadata.name, NS);
+      cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
+      const ip = await cluster.lbAddress(svc.metadata.name, NS);
       console.log(`MetalLB ${env!.METALLB_VERSION}: addressPool 'extra' -> ${ip}`);
       expect(inExtra(ip)).toBe(true);
       await answers(ip);
@@ -470,7 +450,7 @@ describeCluster('day 2 on the real cluster', () => {
     test('runs with the restricted security context, admitted by the API server in the restricted namespace', () => {
       const objects = chartObjects(NS, { namespace: NS }, withSidecar);
       apply(objects);
-      rolledOut(NS, ['number-crunch']);
+      cluster.rolledOut(NS, ['number-crunch']);
       const pods = cluster.kubectlJson(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=api']).items
         .filter((p: any) => !p.metadata.deletionTimestamp);
       expect(pods).toHaveLength(2);
@@ -499,10 +479,7 @@ describeCluster('day 2 on the real cluster', () => {
 
   // Last: the new tag and the rebuilt image were side-loaded to every node, as the README says to do.
   test('no image was pulled during the day-2 tests (every node had every image)', () => {
-    const events = cluster.kubectlJson(['get', 'events', '--all-namespaces']).items;
-    const pulls = events.filter((e: any) => ['Pulling', 'ErrImagePull', 'ErrImageNeverPull'].includes(e.reason)
-      || ((e.reason === 'BackOff' || e.reason === 'Failed') && /pull/i.test(e.message ?? '')));
-    expect(pulls.map((e: any) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`)).toEqual([]);
+    expect(cluster.pullEvents()).toEqual([]);
   });
 });
 
