@@ -10,6 +10,8 @@ command -v go >/dev/null || die "go is not installed (the cluster's binaries are
 # caches (they persist across runs, so a rebuild after a version change compiles only what changed).
 export GOTOOLCHAIN="$GO_TOOLCHAIN" CGO_ENABLED=0 GOFLAGS="-mod=readonly -trimpath"
 GO_NICE=(nice -n 19 go)
+# in_dir DIR CMD...: runs CMD in DIR (a step's CMD runs in a subshell of its own, so the cd stays there).
+in_dir() { cd "$1" && shift && "$@"; }
 
 build_kubernetes() {
   local bin="$K8S_BIN" pkg=k8s.io/kubernetes/cmd
@@ -25,7 +27,7 @@ build_kubernetes() {
   # providerless: without the in-tree cloud providers (not used here; upstream supports this build tag).
   step "build kubernetes $KUBERNETES_VERSION (kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)" \
     "$NC_LOGS/build-kubernetes.log" \
-    bash -c 'cd "$1" && shift && "$@"' _ "$SET_BUILD_DIR/kubernetes" \
+    in_dir "$SET_BUILD_DIR/kubernetes" \
     "${GO_NICE[@]}" build -tags providerless -ldflags "-s -w$x" -o "$bin.tmp/" \
     $pkg/kube-apiserver $pkg/kube-controller-manager $pkg/kube-scheduler $pkg/kubelet $pkg/kube-proxy $pkg/kubectl
   rm -rf "$bin" && mv "$bin.tmp" "$bin"
@@ -36,7 +38,7 @@ go_build_module() {
   local name="$1" dir="$2" out="$3"; shift 3
   mkdir -p "$out.tmp"
   step "build $name" "$NC_LOGS/build-${name%% *}.log" \
-    bash -c 'cd "$1" && shift && "$@"' _ "$dir" "${GO_NICE[@]}" build -ldflags "-s -w" -o "$out.tmp/" "$@"
+    in_dir "$dir" "${GO_NICE[@]}" build -ldflags "-s -w" -o "$out.tmp/" "$@"
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 

@@ -14,13 +14,17 @@ set +e # clean up as much as possible; every step is checked at the end
 start=$SECONDS
 ctrd="$STATE_DIR/containerd"
 
-# pids_of PATTERN: our processes, i.e. those whose command line contains the cluster's state directory, and PATTERN.
+# pids_of PATTERN: our processes, i.e. those whose command line contains the cluster's state directory, and PATTERN;
+# one pid a line.
 pids_of() {
-  local f cmd
-  for f in $(grep -lsF -- "$STATE_DIR/" /proc/[0-9]*/cmdline); do
+  local f cmd files
+  # The whole list first: the grep has then exited (it matches its own command line).
+  files=$(grep -lsF -- "$STATE_DIR/" /proc/[0-9]*/cmdline)
+  [ -n "$files" ] || return 0
+  while IFS= read -r f; do
     cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue # gone meanwhile (e.g. the grep itself)
     [ -n "$cmd" ] && [[ "$cmd" == *"$STATE_DIR/"* && "$cmd" == *$1* ]] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
-  done
+  done <<<"$files"
 }
 # alive PID: the process exists and has not exited (a zombie waiting for its parent to reap it has).
 alive() {
@@ -31,18 +35,19 @@ alive() {
 }
 # stop NAME PATTERN: SIGTERM, up to 10 s, then SIGKILL.
 stop() {
-  local name="$1" pids i
-  pids=$(pids_of "$2")
-  [ -n "$pids" ] || return 0
-  log "stopping $name (pid $(echo $pids))"
-  kill $pids 2>/dev/null
+  local name="$1" p i
+  local -a pids
+  mapfile -t pids < <(pids_of "$2")
+  [ ${#pids[@]} -gt 0 ] || return 0
+  log "stopping $name (pid ${pids[*]})"
+  kill "${pids[@]}" 2>/dev/null
   for ((i = 0; i < 100; i++)); do
-    pids=$(for p in $pids; do alive "$p" && echo "$p"; done)
-    [ -n "$pids" ] || return 0
+    mapfile -t pids < <(for p in "${pids[@]}"; do alive "$p" && echo "$p"; done)
+    [ ${#pids[@]} -gt 0 ] || return 0
     sleep 0.1
   done
   log "$name did not stop in 10s: SIGKILL"
-  kill -9 $pids 2>/dev/null
+  kill -9 "${pids[@]}" 2>/dev/null
   sleep 0.5
 }
 
@@ -75,8 +80,8 @@ stop containerd "$ctrd/config.toml"
 stop containerd-node2 "$STATE_DIR/node2/containerd/config.toml"
 stop kube-apiserver "$K8S_BIN/kube-apiserver"
 stop etcd "$ETCD_BIN/etcd"
-left=$(pids_of "")
-[ -z "$left" ] || { log "killing leftover processes: $(echo $left)"; kill -9 $left 2>/dev/null; sleep 0.5; }
+mapfile -t left < <(pids_of "")
+[ ${#left[@]} -eq 0 ] || { log "killing leftover processes: ${left[*]}"; kill -9 "${left[@]}" 2>/dev/null; sleep 0.5; }
 
 # 3. iptables: kube-proxy's own cleanup, then every chain named KUBE-*, CNI-* or NC-* and every rule jumping to one.
 if [ -x "$K8S_BIN/kube-proxy" ]; then
@@ -144,4 +149,4 @@ grep -q " $STATE_DIR/" /proc/self/mounts && problems+=("mounts under $STATE_DIR"
 if [ ${#problems[@]} -gt 0 ]; then
   die "cluster down left: ${problems[*]}"
 fi
-log "cluster down: nothing left (${SECONDS}s)"
+log "cluster down: nothing left ($((SECONDS - start))s)"

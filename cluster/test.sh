@@ -5,7 +5,8 @@
 #   NC_CLUSTER_SETS="v1.37" npm run test:cluster    # one set only (NC_CLUSTER_SET=v1.37 does the same)
 # Arguments are passed to jest (e.g. a test file).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
+# shellcheck disable=SC2031 # versions.sh's default of NC_CLUSTER_SET is meant to stay in the $(...) subshells
 sets="${NC_CLUSTER_SETS:-${NC_CLUSTER_SET:-$(. cluster/versions.sh && echo "$CLUSTER_SETS")}}"
 start=$SECONDS
 rc=0
@@ -22,6 +23,7 @@ trap finish EXIT
 trap 'rc=130; finish' INT TERM
 
 for set in $sets; do
+  # shellcheck disable=SC2031 # set here for the set; versions.sh's default stays in the $(...) subshell below
   export NC_CLUSTER_SET="$set"
   set_start=$SECONDS
   echo "[cluster] ===== version set $set: $(. cluster/versions.sh && echo "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, CoreDNS $COREDNS_VERSION, MetalLB $METALLB_VERSION, Go $GO_TOOLCHAIN")" >&2

@@ -375,6 +375,7 @@ wait_for "MetalLB IPAddressPool and L2Advertisement accepted" 90 kubectl apply -
 node2="$STATE_DIR/node2"
 mkdir -p "$node2/kubelet" "$node2/var-log-pods" "$node2/var-log-containers" /var/log/pods /var/log/containers
 node_runtime_config "$node2" "$NODE2_POD_CIDR" "$NODE2_POD_GATEWAY" false
+# shellcheck disable=SC2016 # $1 is the inner bash's argument (the node's directory), expanded there
 start_proc containerd-node2 unshare --mount --propagation slave -- bash -c '
   mount --bind "$1/var-log-pods" /var/log/pods && mount --bind "$1/var-log-containers" /var/log/containers \
     && exec containerd --config "$1/containerd/config.toml"' _ "$node2"

@@ -7,6 +7,8 @@
 #   v1.37  the newest Kubernetes release on the Go module proxy + the newest MetalLB release that builds from it
 #          (v0.15.2; reads metallb.io/* and still honours metallb.universe.tf/*)
 # The Go wrapper modules of each set are in cluster/build/<set>/.
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are read by the scripts that source this file
 CLUSTER_SETS="v1.27 v1.37"
 NC_CLUSTER_SET="${NC_CLUSTER_SET:-v1.27}"
 case "$NC_CLUSTER_SET" in

@@ -22,7 +22,7 @@ labels=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --user) [ $# -ge 2 ] || usage "--user needs a value"; user="$2"; shift 2 ;;
-    --label) [ $# -ge 2 ] && [[ "$2" == *=* ]] || usage "--label needs key=value"; labels+=("$2"); shift 2 ;;
+    --label) [[ $# -ge 2 && "$2" == *=* ]] || usage "--label needs key=value"; labels+=("$2"); shift 2 ;;
     --) usage "'--' before the binaries" ;;
     -*) usage "unknown option $1" ;;
     *) break ;;
@@ -44,7 +44,7 @@ args=("$@")
 command -v readelf >/dev/null || need readelf=binutils
 declare -A seen=()
 for b in "${binaries[@]}"; do
-  [ -f "$b" ] && [ -x "$b" ] || die "binary '$b' is not an executable file"
+  [[ -f "$b" && -x "$b" ]] || die "binary '$b' is not an executable file"
   base="$(basename "$b")"
   [ -z "${seen[$base]:-}" ] || die "two binaries named '$base': each lands at /$base"
   seen[$base]=1

@@ -9,6 +9,7 @@ BUILDAH_DIR="$NC_CACHE/buildah"
 # root (a storage and its run root belong together).
 BUILDAH_RUNROOT="/run/number-crunch-cdk8s-buildah-$(printf '%s' "$NC_CACHE" | sha256sum | cut -c1-12)"
 # Labels on every image this project assembles itself (stand-ins of published images and the images built on them).
+# shellcheck disable=SC2034 # read by build.sh and from-binary.sh, which source this file
 STANDIN_LABEL=org.number-crunch-cdk8s.stand-in
 
 log() { printf '[images] %s\n' "$*" >&2; }
@@ -99,16 +100,24 @@ deb_version() {
   echo "${DEB_VERSIONS[$pkg]}"
 }
 
+# Prints the cached .deb of Debian package <name> at <version> ($NC_CACHE/debs), if there is one.
+deb_cached() {
+  local f
+  for f in "$NC_CACHE/debs/${1}_${2//:/%3a}_"*.deb; do
+    if [ -f "$f" ]; then echo "$f"; return 0; fi
+  done
+}
+
 # Extracts the Debian package <name> (the candidate version of this machine's apt) into <dir>; the .deb is kept in the
 # cache ($NC_CACHE/debs).
 deb_extract() {
   local pkg="$1" dir="$2" version file
   version=$(deb_version "$pkg")
   mkdir -p "$NC_CACHE/debs"
-  file=$(ls "$NC_CACHE/debs/${pkg}_${version//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
+  file=$(deb_cached "$pkg" "$version")
   if [ -z "$file" ]; then
     (cd "$NC_CACHE/debs" && apt-get download "$pkg=$version" >/dev/null 2>&1) || die "apt-get download $pkg=$version failed"
-    file=$(ls "$NC_CACHE/debs/${pkg}_${version//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
+    file=$(deb_cached "$pkg" "$version")
     [ -n "$file" ] || die "apt-get download $pkg=$version left no .deb in $NC_CACHE/debs"
   fi
   dpkg-deb -x "$file" "$dir"

@@ -47,7 +47,9 @@ cleanup() {
     kill -9 "$containerd_pid" 2>/dev/null || true
   fi
   # Mounts left under the temporary root (snapshots, tmpfs), deepest first.
-  for m in $(awk -v t="$tmp" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
+  awk -v t="$tmp" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while IFS= read -r m; do
+    umount -l "$m" 2>/dev/null || true
+  done
   rm -rf "$tmp"
   [ "$run_containerd_existed" = yes ] || rmdir /run/containerd/s /run/containerd/fifo /run/containerd 2>/dev/null || true
 }
@@ -143,6 +145,7 @@ if [ -n "$nginx_name" ] && [ -n "${imported[$nginx_name]:-}" ]; then
   [ -f "$repo/node_modules/yaml/package.json" ] || die "the 'yaml' package is missing from node_modules: run npm ci in the repository root"
   mkdir -p "$tmp/proxy" "$tmp/nginx-tmp"
   # The proxy Deployment's container (command, user, mounts) and the ConfigMap it mounts, from dist/.
+  # shellcheck disable=SC2016 # the ${...} are JavaScript template literals of node's script, not the shell's
   spec=$(cd "$repo" && node -e '
     const fs = require("fs"); const YAML = require("yaml");
     const docs = fs.readdirSync("dist").filter((f) => f.endsWith(".yaml")).flatMap((f) => YAML.parseAllDocuments(fs.readFileSync("dist/" + f, "utf8")).map((d) => d.toJS()));

@@ -1,6 +1,8 @@
 # Addresses and names of everything the harness creates on the machine (sourced). Nothing overlaps the machine's
 # own networks; every interface, network namespace and iptables chain made here starts with "nc-" / "NC-", and
 # kube-proxy's and kubelet's chains start with "KUBE-".
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are read by the scripts that source this file
 
 NODE_NAME=nc-node
 # A second node (its own containerd and kubelet on this machine), so that `kubectl drain` has somewhere to move pods.
