@@ -1,50 +1,55 @@
-import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
 import {
-  ExternalTrafficPolicy, LoadBalancedService, LoadBalancedServiceProps,
-} from '../lib/load-balanced-service';
-import { resolveWorkload, secureDeployment } from '../lib/secure-deployment';
-import { errorOf, find, selects, synth } from './util';
+  ExternalTrafficPolicy, IWorkload, LoadBalancedService, LoadBalancedServiceProps,
+} from '../lib';
+import { errorOf, find, synth } from './util';
 
+// Any workload will do: the load balancer reads only its name, port and labels.
 const podLabels = { 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/instance': 'web' };
-const workload = (scope: Construct) => secureDeployment(scope, 'web', {
-  workload: resolveWorkload(scope, { spreadAcrossNodes: false },
-    { name: 'web', image: 'web:1.0', replicas: 1, port: 8080, resources: {}, component: 'web' }),
-  runAsUser: 1000, runAsGroup: 1000, drainSeconds: 5, container: {},
-});
+const web: IWorkload = {
+  name: 'web',
+  port: 8081,
+  selectorLabels: podLabels,
+  labels: { ...podLabels, 'app.kubernetes.io/component': 'web', 'app.kubernetes.io/version': '1.0' },
+};
 const build = (props: Partial<LoadBalancedServiceProps> = {}) => {
   let lb!: LoadBalancedService;
   const objects = synth((chart) => {
-    lb = new LoadBalancedService(chart, 'lb', { target: workload(chart), targetPort: 8080, ...props });
+    lb = new LoadBalancedService(chart, 'lb', { target: web, ...props });
   });
-  return { lb, objects, service: find(objects, 'Service'), deployment: find(objects, 'Deployment') };
+  return { lb, objects, service: find(objects, 'Service') };
 };
 
 describe('defaults', () => {
-  const { service, deployment, lb } = build();
-  test('a LoadBalancer Service with its own name, port 8080 to the target port', () => {
+  const { service, lb, objects } = build();
+  test('a LoadBalancer Service with its own name, port 8080 to the target\'s port', () => {
     expect(service.metadata.name).toBe('web-lb');
     expect(service.spec.type).toBe('LoadBalancer');
-    expect(service.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 8080 }]);
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 8081 }]);
     expect(lb.port).toBe(8080);
+    expect(objects).toHaveLength(1);
   });
   test('selects exactly the target pods', () => {
-    expect(service.spec.selector).toEqual(podLabels);
-    expect(selects(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
+    expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/instance': 'web' });
   });
-  test('Cluster traffic policy, no annotations, no source ranges, labels of the target', () => {
+  test('Cluster traffic policy, no annotations, no source ranges', () => {
     expect(service.spec.externalTrafficPolicy).toBe('Cluster');
     expect(service.metadata.annotations).toBeUndefined();
     expect(service.spec.loadBalancerSourceRanges).toBeUndefined();
-    expect(service.metadata.labels).toEqual(deployment.metadata.labels);
+  });
+  test('labels of the target, with its own name and the load-balancer component', () => {
+    expect(service.metadata.labels).toEqual({
+      'app.kubernetes.io/name': 'web-lb', 'app.kubernetes.io/instance': 'web',
+      'app.kubernetes.io/component': 'load-balancer', 'app.kubernetes.io/version': '1.0',
+    });
   });
 });
 
 describe('props', () => {
   const spec = (p: Partial<LoadBalancedServiceProps>) => build(p).service;
-  test('name, port, targetPort', () => {
-    const s = spec({ name: 'front', port: 80, targetPort: 8081 });
+  test('name, port', () => {
+    const s = spec({ name: 'front', port: 80 });
     expect(s.metadata.name).toBe('front');
+    expect(s.metadata.labels!['app.kubernetes.io/name']).toBe('front');
     expect(s.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 8081 }]);
   });
   test('loadBalancerIP becomes the MetalLB annotation', () => {
@@ -89,17 +94,12 @@ describe('props', () => {
       'metallb.io/loadBalancerIPs': '10.1.2.3',
     });
   });
-  test('labels', () => {
-    expect(spec({ labels: { team: 'maths' } }).metadata.labels).toEqual({ team: 'maths' });
-  });
 });
 
 describe('validation errors', () => {
-  const target = (scope: Construct) => workload(scope);
   test.each<[string, Partial<LoadBalancedServiceProps>, RegExp]>([
     ['name', { name: 'Front' }, /LoadBalancedService at 'test\/lb': invalid name "Front"/],
     ['port', { port: 0 }, /invalid port 0: a port must be an integer from 1 to 65535/],
-    ['targetPort', { targetPort: 99999 }, /invalid targetPort 99999/],
     ['loadBalancerIP', { loadBalancerIP: '192.168.1' }, /invalid loadBalancerIP "192.168.1": must be an IPv4 or IPv6 address/],
     ['addressPool', { addressPool: 'Lab Pool' }, /invalid addressPool "Lab Pool"/],
     ['source range', { loadBalancerSourceRanges: ['10.0.0.0/8', '10.0.0.1'] }, /invalid loadBalancerSourceRanges\[1\] "10.0.0.1": must be a CIDR block/],
@@ -111,16 +111,16 @@ describe('validation errors', () => {
     ['pool twice', { addressPool: 'a', annotations: { 'metallb.io/address-pool': 'b' } }, /set the pool either with addressPool or with the metallb.io\/address-pool annotation, not both/],
     ['pool twice (old prefix)', { addressPool: 'a', annotations: { 'metallb.universe.tf/address-pool': 'b' } }, /set the pool either with addressPool or with the metallb.universe.tf\/address-pool annotation, not both/],
   ])('%s', (_label, props, message) => {
-    expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { target: target(scope), targetPort: 8080, ...props }))).toMatch(message);
+    expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { target: web, ...props }))).toMatch(message);
   });
   test('missing target', () => {
-    expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { targetPort: 8080 } as LoadBalancedServiceProps)))
-      .toMatch(/LoadBalancedService at 'test\/lb': invalid target undefined: pass the Deployment/);
+    expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', {})))
+      .toMatch(/LoadBalancedService at 'test\/lb': invalid target undefined: pass the workload to put behind the load balancer, e.g. a ReverseProxy/);
   });
 });
 
 test('the Service object is exposed for reaching in', () => {
   const { lb } = build();
-  expect(lb.service).toBeInstanceOf(kplus.Service);
+  expect(lb.service.kind).toBe('Service');
   expect(lb.service.name).toBe('web-lb');
 });

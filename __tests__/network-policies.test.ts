@@ -1,21 +1,28 @@
-import { DNS_NAMESPACE, DNS_PORT, ProxyNetworkPolicies, ProxyNetworkPoliciesProps } from '../lib/network-policies';
+import { IWorkload, ProxyNetworkPolicies } from '../lib';
 import { find, synth } from './util';
 
-const props: ProxyNetworkPoliciesProps = {
-  appSelector: { 'app.kubernetes.io/name': 'calc' },
-  appPort: 9090,
-  proxySelector: { 'app.kubernetes.io/name': 'edge' },
-  proxyPort: 8443,
-  appPolicyName: 'calc-netpol',
-  proxyPolicyName: 'edge-netpol',
-  labels: { team: 'maths' },
+// The policies read only names, ports and labels of the two workloads.
+const calc: IWorkload = {
+  name: 'calc', port: 9090, selectorLabels: { 'app.kubernetes.io/name': 'calc' },
+  labels: { 'app.kubernetes.io/name': 'calc', 'app.kubernetes.io/component': 'api', 'team': 'maths' },
 };
-const objects = synth((chart) => { new ProxyNetworkPolicies(chart, 'policies', props); });
+const edge: IWorkload = {
+  name: 'edge', port: 8443, selectorLabels: { 'app.kubernetes.io/name': 'edge' },
+  labels: { 'app.kubernetes.io/name': 'edge', 'app.kubernetes.io/component': 'proxy' },
+};
+const props = { appSelector: calc.selectorLabels, proxySelector: edge.selectorLabels };
+const objects = synth((chart) => { new ProxyNetworkPolicies(chart, 'policies', { app: calc, proxy: edge }); });
 const tcp = (port: number) => ({ protocol: 'TCP', port });
+
+test('each policy is named after its workload and labelled like the app, as a network-policy', () => {
+  for (const name of ['calc-netpol', 'edge-netpol']) {
+    expect(find(objects, 'NetworkPolicy', name).metadata.labels)
+      .toEqual({ 'app.kubernetes.io/name': 'calc', 'app.kubernetes.io/component': 'network-policy', 'team': 'maths' });
+  }
+});
 
 test('the app accepts only the proxy, only on the app\'s port', () => {
   expect(find(objects, 'NetworkPolicy', 'calc-netpol')).toMatchObject({
-    metadata: { labels: props.labels },
     spec: {
       podSelector: { matchLabels: props.appSelector },
       policyTypes: ['Ingress'],
@@ -33,8 +40,8 @@ test('the proxy accepts its port from anywhere and reaches only the app\'s port 
     egress: [
       { to: [{ podSelector: { matchLabels: props.appSelector } }], ports: [tcp(9090)] },
       {
-        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': DNS_NAMESPACE } } }],
-        ports: [{ protocol: 'UDP', port: DNS_PORT }, tcp(DNS_PORT)],
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }],
+        ports: [{ protocol: 'UDP', port: 53 }, tcp(53)],
       },
     ],
   });

@@ -2,7 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
   IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
-} from '../number-crunch/src/contract';
+} from '../contract';
 import { cpuMillis, NumberCrunchApp, NumberCrunchAppProps } from '../lib/number-crunch-app';
 import { errorOf, find, Manifest, selects, synth } from './util';
 
@@ -199,9 +199,9 @@ describe('props', () => {
       .toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
   });
 
-  test('containerPort is the container\'s port', () => {
+  test('port is the container\'s port', () => {
     const { app, deployment } = build({ port: 9000 });
-    expect(app.containerPort).toBe(container(deployment).ports[0].containerPort);
+    expect(app.port).toBe(container(deployment).ports[0].containerPort);
   });
 
   test('namespace comes from the chart', () => {
@@ -221,6 +221,19 @@ describe('props', () => {
     const { objects, app } = build({ podDisruptionBudget: false });
     expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
     expect(app.podDisruptionBudget).toBeUndefined();
+  });
+
+  test('the budget follows the replica count, as the proxy\'s does: none for one replica unless asked for', () => {
+    const budgets = (props: NumberCrunchAppProps) => build(props).objects.filter((o) => o.kind === 'PodDisruptionBudget').length;
+    expect(budgets({ replicas: 1 })).toBe(0);
+    expect(budgets({ replicas: 1, podDisruptionBudget: true })).toBe(1);
+    expect(budgets({ replicas: 3 })).toBe(1);
+  });
+
+  test('with autoscaling the budget follows minReplicas', () => {
+    const budgets = (props: NumberCrunchAppProps) => build(props).objects.filter((o) => o.kind === 'PodDisruptionBudget').length;
+    expect(budgets({ replicas: 1, autoscaling: { minReplicas: 2, maxReplicas: 4 } })).toBe(1);
+    expect(budgets({ replicas: 3, autoscaling: { minReplicas: 1, maxReplicas: 4 } })).toBe(0);
   });
 
   test('spreadAcrossNodes: false', () => {

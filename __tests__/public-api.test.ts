@@ -2,13 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as api from '../lib';
-import { NginxConf, ServiceAddresses } from '../lib';
+import { ServiceAddresses } from '../lib';
 
 const root = resolve(__dirname, '..');
 
 test('the entry point exports the constructs, the enum and the factories only (interfaces have no runtime value)', () => {
   expect(Object.keys(api).sort()).toEqual([
-    'ExternalTrafficPolicy', 'LoadBalancedService', 'NginxConf', 'NumberCrunchApp', 'NumberCrunchChart',
+    'ExternalTrafficPolicy', 'LoadBalancedService', 'NumberCrunchApp', 'NumberCrunchChart',
     'ProxyNetworkPolicies', 'ReverseProxy', 'ServiceAddresses',
   ]);
 });
@@ -19,27 +19,6 @@ test('ServiceAddresses.of computes the in-cluster FQDN, cluster.local unless tol
     fqdn: 'calc-service.shop.svc.cluster.local',
   });
   expect(ServiceAddresses.of('db', 'data', 5432, 'corp.internal').fqdn).toBe('db.data.svc.corp.internal');
-});
-
-test('NginxConf.render renders the proxy config from its options; NginxConf.checksum is its SHA-256', () => {
-  const conf = NginxConf.render({
-    upstream: ServiceAddresses.of('calc-service', 'shop', 8081),
-    listenPort: 9090,
-    healthPath: '/healthy',
-    runtimeDir: '/run/nginx/',
-    workerProcesses: 2,
-    workerConnections: 512,
-    upstreamKeepalive: 16,
-    connectTimeoutSeconds: 3,
-    readTimeoutSeconds: 20,
-    accessLog: true,
-  });
-  for (const line of ['worker_processes 2;', 'pid /run/nginx/nginx.pid;', 'worker_connections 512;',
-    'server calc-service.shop.svc.cluster.local:8081;', 'keepalive 16;', 'listen 9090;', 'location = /healthy {',
-    'proxy_connect_timeout 3s;', 'proxy_read_timeout 20s;', 'access_log /dev/stdout combined;']) {
-    expect(conf).toContain(line);
-  }
-  expect(NginxConf.checksum('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
 });
 
 test('jsii compiles lib/ into an assembly whose types are exactly the public API', () => {
@@ -54,13 +33,24 @@ test('jsii compiles lib/ into an assembly whose types are exactly the public API
   const types = Object.entries(assembly.types as Record<string, { kind: string }>)
     .map(([fqn, t]) => `${t.kind} ${fqn.replace('number-crunch-cdk8s.', '')}`).sort();
   expect(types).toEqual([
-    'class LoadBalancedService', 'class NginxConf', 'class NumberCrunchApp', 'class NumberCrunchChart',
+    'class LoadBalancedService', 'class NumberCrunchApp', 'class NumberCrunchChart',
     'class ProxyNetworkPolicies', 'class ReverseProxy', 'class ServiceAddresses',
     'enum ExternalTrafficPolicy',
-    'interface LoadBalancedServiceProps', 'interface LoadBalancerOptions', 'interface NginxConfOptions',
-    'interface NginxTuningProps', 'interface NumberCrunchAppOptions', 'interface NumberCrunchAppProps',
-    'interface NumberCrunchAutoscalingProps', 'interface NumberCrunchChartProps', 'interface ProxyNetworkPoliciesProps',
-    'interface ReverseProxyOptions', 'interface ReverseProxyProps', 'interface ServiceAddress', 'interface WorkloadOptions',
-    'interface WorkloadProps',
+    'interface AutoscalingProps', 'interface IWorkload', 'interface LoadBalancedServiceProps', 'interface NginxTuningProps',
+    'interface NumberCrunchAppProps', 'interface NumberCrunchChartProps', 'interface ProxyNetworkPoliciesProps',
+    'interface ReverseProxyProps', 'interface ServiceAddress', 'interface WorkloadProps',
   ]);
+  // One props interface per construct: each construct's constructor takes exactly its own props type.
+  const props = (cls: string) => (assembly.types[`number-crunch-cdk8s.${cls}`].initializer.parameters[2].type.fqn as string).replace('number-crunch-cdk8s.', '');
+  expect(['NumberCrunchChart', 'NumberCrunchApp', 'ReverseProxy', 'LoadBalancedService', 'ProxyNetworkPolicies'].map(props)).toEqual([
+    'NumberCrunchChartProps', 'NumberCrunchAppProps', 'ReverseProxyProps', 'LoadBalancedServiceProps', 'ProxyNetworkPoliciesProps',
+  ]);
+  // The chart's sub-props are the constructs' own props, not pass-through copies.
+  const chartProps = assembly.types['number-crunch-cdk8s.NumberCrunchChartProps'].properties as { name: string; type: { fqn?: string } }[];
+  expect(Object.fromEntries(chartProps.filter((p) => p.type.fqn?.startsWith('number-crunch-cdk8s.')).map((p) => [p.name, p.type.fqn])))
+    .toEqual({
+      app: 'number-crunch-cdk8s.NumberCrunchAppProps',
+      proxy: 'number-crunch-cdk8s.ReverseProxyProps',
+      loadBalancer: 'number-crunch-cdk8s.LoadBalancedServiceProps',
+    });
 }, 180_000);

@@ -129,6 +129,10 @@ describe('props', () => {
     expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
     expect(proxy.podDisruptionBudget).toBeUndefined();
   });
+  test('podDisruptionBudget overrides the replica rule both ways', () => {
+    expect(build({ podDisruptionBudget: true }).objects.filter((o) => o.kind === 'PodDisruptionBudget')).toHaveLength(1);
+    expect(build({ replicas: 2, podDisruptionBudget: false }).objects.filter((o) => o.kind === 'PodDisruptionBudget')).toHaveLength(0);
+  });
   test('port flows to listen, container port and probes', () => {
     const { deployment, proxy } = build({ port: 9090 });
     expect(proxy.nginxConf).toMatch(/listen 9090;/);

@@ -9,6 +9,10 @@ export const DEFAULT_PART_OF = 'number-crunch';
 
 /** Key of the recommended version label. */
 export const VERSION_LABEL = 'app.kubernetes.io/version';
+/** Key of the recommended name label. */
+export const NAME_LABEL = 'app.kubernetes.io/name';
+/** Key of the recommended component label. */
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
 /** Inputs of the recommended `app.kubernetes.io/*` labels. */
 export interface AppLabelInputs {
@@ -26,14 +30,14 @@ export interface AppLabelInputs {
 
 /** Labels that select a workload's pods: stable across versions, so Deployment selectors never change. */
 export function selectorLabels(i: Pick<AppLabelInputs, 'name' | 'instance'>): Record<string, string> {
-  return { 'app.kubernetes.io/name': i.name, 'app.kubernetes.io/instance': i.instance };
+  return { [NAME_LABEL]: i.name, 'app.kubernetes.io/instance': i.instance };
 }
 
 /** The recommended labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/). */
 export function recommendedLabels(i: AppLabelInputs): Record<string, string> {
   return {
     ...selectorLabels(i),
-    'app.kubernetes.io/component': i.component,
+    [COMPONENT_LABEL]: i.component,
     'app.kubernetes.io/part-of': i.partOf,
     'app.kubernetes.io/managed-by': MANAGED_BY,
     ...(i.version ? { [VERSION_LABEL]: checkedVersion(i.version) } : {}),

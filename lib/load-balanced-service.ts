@@ -1,8 +1,9 @@
-import { ApiObject, JsonPatch } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HTTP_PORT_NAME, selectPodsOf } from './secure-deployment';
+import * as k8s from '../imports/k8s';
+import { COMPONENT_LABEL, NAME_LABEL } from './labels';
 import { checkCidr, checkIp, checkName, checkPort, invalid } from './validate';
+import { HTTP_PORT_NAME, IWorkload } from './workload';
 
 /** How a LoadBalancer Service routes external traffic to nodes. */
 export enum ExternalTrafficPolicy {
@@ -26,45 +27,56 @@ const METALLB_ANNOTATIONS = {
   addressPool: ['metallb.universe.tf/address-pool', 'metallb.io/address-pool'],
 } as const;
 
-/** Options of a LoadBalancer Service that do not depend on what it fronts (also the chart's `loadBalancer` prop). */
-export interface LoadBalancerOptions {
-  /** Name of the Service; never the same as a ClusterIP Service's. @default `${workload name}-lb` */
+/** Props of `LoadBalancedService`. */
+export interface LoadBalancedServiceProps {
+  /**
+   * The workload whose pods receive the traffic, on its port. Required; `NumberCrunchChart` sets it to its proxy.
+   */
+  readonly target?: IWorkload;
+  /**
+   * Name of the Service; never the same as a ClusterIP Service's.
+   * @default `${target.name}-lb`
+   */
   readonly name?: string;
-  /** Port the load balancer listens on. @default 8080 */
+  /**
+   * Port the load balancer listens on.
+   * @default 8080
+   */
   readonly port?: number;
-  /** Address to request from MetalLB (annotation `loadBalancerIPs`, under both MetalLB prefixes). @default - the next free address of the pool */
+  /**
+   * Address to request from MetalLB (annotation `loadBalancerIPs`, under both MetalLB prefixes).
+   * @default - the next free address of the pool
+   * @see https://metallb.universe.tf/usage/#requesting-specific-ips
+   */
   readonly loadBalancerIP?: string;
-  /** MetalLB address pool (annotation `address-pool`, under both MetalLB prefixes). @default - MetalLB's default pool */
+  /**
+   * MetalLB address pool (annotation `address-pool`, under both MetalLB prefixes).
+   * @default - MetalLB's default pool
+   */
   readonly addressPool?: string;
-  /** How external traffic reaches the pods. @default ExternalTrafficPolicy.CLUSTER */
+  /**
+   * How external traffic reaches the pods.
+   * @default ExternalTrafficPolicy.CLUSTER
+   */
   readonly externalTrafficPolicy?: ExternalTrafficPolicy;
   /**
    * Client CIDR blocks allowed to connect. kube-proxy applies them on the load balancer's address only, so setting
-   * them also turns node ports off (see `allocateNodePorts`): a node port would let any client around them.
+   * them also turns node ports off (see `allocateNodePorts`).
    * @default - any client
    */
   readonly loadBalancerSourceRanges?: string[];
   /**
-   * Allocate node ports for the load balancer (`spec.allocateLoadBalancerNodePorts`, Kubernetes 1.24+). MetalLB (L2
-   * and BGP) does not need them. `true` with `loadBalancerSourceRanges` is allowed for clouds whose load balancer
-   * forwards to node ports, but it reopens the bypass: any client that reaches a node's port skips the ranges, so
-   * firewall the nodes. Turning it off on an existing Service does not free node ports already allocated: delete and
-   * re-create the Service (or remove its `nodePort` fields).
+   * Allocate node ports (`spec.allocateLoadBalancerNodePorts`). MetalLB does not need them. `true` with
+   * `loadBalancerSourceRanges` is for clouds whose load balancer forwards to node ports, but a client that reaches a
+   * node's port then skips the ranges: firewall the nodes.
    * @default - false when `loadBalancerSourceRanges` is set, else the cluster's default (true)
    */
   readonly allocateNodePorts?: boolean;
-  /** Extra Service annotations, e.g. a cloud's load-balancer settings. @default - none */
-  readonly annotations?: Record<string, string>;
-}
-
-/** Props of `LoadBalancedService`. */
-export interface LoadBalancedServiceProps extends LoadBalancerOptions {
-  /** The workload whose pods receive the traffic. */
-  readonly target: kplus.Deployment;
-  /** The pods' port. */
-  readonly targetPort: number;
-  /** Labels of the Service. @default - the target Deployment's labels */
-  readonly labels?: Record<string, string>;
+  /**
+   * Extra Service annotations, e.g. a cloud's load-balancer settings.
+   * @default - none
+   */
+  readonly annotations?: { [key: string]: string };
 }
 
 /**
@@ -72,69 +84,73 @@ export interface LoadBalancedServiceProps extends LoadBalancerOptions {
  * and cloud load balancers (annotations, source ranges, external traffic policy).
  */
 export class LoadBalancedService extends Construct {
-  /** The LoadBalancer Service. */
-  public readonly service: kplus.Service;
+  /** The LoadBalancer Service (v1). */
+  public readonly service: ApiObject;
   /** Port the load balancer listens on. */
   public readonly port: number;
 
   constructor(scope: Construct, id: string, props: LoadBalancedServiceProps) {
     super(scope, id);
-    if (!props || !props.target) {
-      invalid(this, 'target', props?.target, 'pass the Deployment to put behind the load balancer');
+    const target = props?.target;
+    if (!target) {
+      invalid(this, 'target', target, 'pass the workload to put behind the load balancer, e.g. a ReverseProxy');
     }
-    const name = checkName(this, 'name', props.name ?? `${props.target.name}-lb`);
+    const name = checkName(this, 'name', props.name ?? `${target.name}-lb`);
     this.port = checkPort(this, 'port', props.port ?? DEFAULT_LOAD_BALANCER_PORT);
-    const targetPort = checkPort(this, 'targetPort', props.targetPort);
-    const extra = props.annotations ?? {};
-    const annotations: Record<string, string> = { ...extra };
-    // Props that become MetalLB annotations: each may be set one way only.
-    const metallb = [
-      { prop: 'loadBalancerIP', value: props.loadBalancerIP, what: 'address', check: checkIp },
-      { prop: 'addressPool', value: props.addressPool, what: 'pool', check: checkName },
-    ] as const;
-    for (const { prop, value, what, check } of metallb) {
-      if (value === undefined) continue;
-      check(this, prop, value);
-      const keys = METALLB_ANNOTATIONS[prop];
-      const clash = keys.find((key) => key in extra);
-      if (clash !== undefined) {
-        invalid(this, 'annotations', extra, `set the ${what} either with ${prop} or with the ${clash} annotation, not both`);
-      }
-      for (const key of keys) annotations[key] = value;
-    }
-    for (const [key, value] of Object.entries(extra)) {
-      if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key) || typeof value !== 'string') {
-        invalid(this, `annotations["${key}"]`, value,
-          'annotation keys are an optional DNS prefix and "/", then a name of letters, digits, - _ .; values are strings');
-      }
-    }
+    const annotations = metallbAnnotations(this, props);
     const ranges = props.loadBalancerSourceRanges;
     ranges?.forEach((range, i) => checkCidr(this, `loadBalancerSourceRanges[${i}]`, range));
     if (props.allocateNodePorts !== undefined && typeof props.allocateNodePorts !== 'boolean') {
       invalid(this, 'allocateNodePorts', props.allocateNodePorts, 'must be true or false');
     }
-    // kube-proxy filters source ranges on the load balancer's address only: with ranges, no node port by default.
-    const allocateNodePorts = props.allocateNodePorts ?? (ranges !== undefined && ranges.length > 0 ? false : undefined);
     const policy = props.externalTrafficPolicy ?? ExternalTrafficPolicy.CLUSTER;
     if (!Object.values(ExternalTrafficPolicy).includes(policy)) {
       invalid(this, 'externalTrafficPolicy', policy, `must be one of ${Object.values(ExternalTrafficPolicy).join(', ')}`);
     }
 
-    this.service = new kplus.Service(this, 'Service', {
+    this.service = new k8s.KubeService(this, 'Service', {
       metadata: {
         name,
-        labels: props.labels ?? props.target.metadata.toJson().labels,
+        labels: { ...target.labels, [NAME_LABEL]: name, [COMPONENT_LABEL]: 'load-balancer' },
         annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
       },
-      type: kplus.ServiceType.LOAD_BALANCER,
-      ports: [{ name: HTTP_PORT_NAME, port: this.port, targetPort }],
-      loadBalancerSourceRanges: ranges,
+      spec: {
+        type: 'LoadBalancer',
+        selector: target.selectorLabels,
+        ports: [{ name: HTTP_PORT_NAME, port: this.port, targetPort: k8s.IntOrString.fromNumber(target.port) }],
+        externalTrafficPolicy: policy,
+        loadBalancerSourceRanges: ranges,
+        // kube-proxy filters source ranges on the load balancer's address only: with ranges, no node port by default.
+        allocateLoadBalancerNodePorts: props.allocateNodePorts ?? (ranges !== undefined && ranges.length > 0 ? false : undefined),
+      },
     });
-    selectPodsOf(this.service, props.target);
-    // cdk8s-plus 27 has no externalTrafficPolicy or allocateLoadBalancerNodePorts prop.
-    ApiObject.of(this.service).addJsonPatch(JsonPatch.add('/spec/externalTrafficPolicy', policy));
-    if (allocateNodePorts !== undefined) {
-      ApiObject.of(this.service).addJsonPatch(JsonPatch.add('/spec/allocateLoadBalancerNodePorts', allocateNodePorts));
+  }
+}
+
+/** The Service's annotations: `annotations`, plus the MetalLB ones of `loadBalancerIP` and `addressPool`. */
+function metallbAnnotations(scope: Construct, props: LoadBalancedServiceProps): Record<string, string> {
+  const extra = props.annotations ?? {};
+  for (const [key, value] of Object.entries(extra)) {
+    if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key) || typeof value !== 'string') {
+      invalid(scope, `annotations["${key}"]`, value,
+        'annotation keys are an optional DNS prefix and "/", then a name of letters, digits, - _ .; values are strings');
     }
   }
+  const annotations: Record<string, string> = { ...extra };
+  // Each may be set one way only: by its prop or by its annotation.
+  const metallb = [
+    { prop: 'loadBalancerIP', value: props.loadBalancerIP, what: 'address', check: checkIp },
+    { prop: 'addressPool', value: props.addressPool, what: 'pool', check: checkName },
+  ] as const;
+  for (const { prop, value, what, check } of metallb) {
+    if (value === undefined) continue;
+    check(scope, prop, value);
+    const keys = METALLB_ANNOTATIONS[prop];
+    const clash = keys.find((key) => key in extra);
+    if (clash !== undefined) {
+      invalid(scope, 'annotations', extra, `set the ${what} either with ${prop} or with the ${clash} annotation, not both`);
+    }
+    for (const key of keys) annotations[key] = value;
+  }
+  return annotations;
 }

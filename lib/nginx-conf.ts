@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ServiceAddress } from './service-address';
 
-/** Typed inputs of `NginxConf.render`. */
+/** Typed inputs of `renderNginxConf`. */
 export interface NginxConfOptions {
   /** Where requests are forwarded: an in-cluster Service address, never a hand-typed host string. */
   readonly upstream: ServiceAddress;
@@ -54,17 +54,20 @@ export function upstreamBlockName(upstream: ServiceAddress): string {
 export function renderNginxConf(o: NginxConfOptions): string {
   const upstream = upstreamBlockName(o.upstream);
   const dir = o.runtimeDir.replace(/\/+$/, '');
-  // Internal locations by URI, not named ones: nginx cannot hand a request whose URI it failed to parse to a named
-  // location (it answers 500 instead).
   const errorPages = PROXY_ERRORS.map((e) => `        error_page ${e.codes.join(' ')} ${PROXY_ERROR_PREFIX}${e.name};`).join('\n');
   const errorLocations = PROXY_ERRORS.map((e) => `        location = ${PROXY_ERROR_PREFIX}${e.name} {
             internal;
             default_type application/json;
             return ${e.status} '${JSON.stringify({ error: e.error })}';
         }`).join('\n');
-  return `# Rendered by number-crunch-cdk8s (lib/nginx-conf.ts). Change the ReverseProxy props, not this file.
-# Upstream: Service ${o.upstream.serviceName} in namespace ${o.upstream.namespace}, port ${o.upstream.port}.
-# Workers: one by default (DEFAULT_NGINX_TUNING): 48.5k req/s with 1 against 32.3k with 2 on a 2-core node (npm run bench).
+  // What each setting is for (the measurements behind the defaults are in docs/performance.md):
+  // - everything nginx writes goes to runtimeDir, the pod's emptyDir: the root filesystem is read-only;
+  // - keepalive_requests 10000 on both sides: busy clients and the upstream pool are not re-opened every ~1000 requests;
+  // - the upstream is the Service's DNS name (resolved once, at start, to its ClusterIP; kube-proxy spreads the
+  //   connections over ready pods), reached over HTTP/1.1 keep-alive;
+  // - errors nginx makes itself answer in JSON, like the service, from internal locations (a request whose URI nginx
+  //   failed to parse cannot go to a named location).
+  return `# Rendered by number-crunch-cdk8s from the ReverseProxy props: change those, not this file.
 worker_processes ${o.workerProcesses};
 pid ${dir}/nginx.pid;
 error_log stderr warn;
@@ -77,7 +80,6 @@ http {
     server_tokens off;
     ${o.accessLog ? 'access_log /dev/stdout combined;' : 'access_log off;'}
 
-    # The root filesystem is read-only: everything nginx writes goes to the pod's emptyDir.
     client_body_temp_path ${dir}/client_body;
     proxy_temp_path ${dir}/proxy;
     fastcgi_temp_path ${dir}/fastcgi;
@@ -85,16 +87,10 @@ http {
     scgi_temp_path ${dir}/scgi;
 
     keepalive_timeout 65s;
-    # Client keep-alive connections serve up to 10000 requests (nginx's default, 1000, makes busy clients reconnect
-    # every second or so): with one worker, 38.6k -> 48.5k req/s through the proxy, p99 6.0 -> 3.5 ms (npm run bench).
     keepalive_requests 10000;
 
     upstream ${upstream} {
-        # The Service's cluster DNS name resolves (once, at start) to its stable ClusterIP;
-        # kube-proxy spreads connections over the ready pods.
         server ${o.upstream.fqdn}:${o.upstream.port};
-        # HTTP/1.1 keep-alive to the upstream: no TCP handshake per request. The tutorial's config (HTTP/1.0, a new
-        # upstream connection per request) did 13.9k req/s; with keep-alive 35k and more (npm run bench).
         keepalive ${o.upstreamKeepalive};
         keepalive_requests 10000;
         keepalive_timeout 60s;
@@ -103,7 +99,6 @@ http {
     server {
         listen ${o.listenPort};
 
-        # Errors nginx makes itself (malformed requests, upstream down) answer in JSON, like the service.
 ${errorPages}
 ${errorLocations}
 
@@ -132,22 +127,4 @@ ${errorLocations}
 /** SHA-256 of a config text, hex: put in the pod template so a changed config rolls the pods. */
 export function configChecksum(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** The nginx.conf renderer `ReverseProxy` uses, for a proxy of your own (the config text and its checksum). */
-export class NginxConf {
-  /**
-   * A complete, self-contained `nginx.conf` (no `include`) for a reverse proxy in front of one Service. Pure: the same
-   * options always give the same text.
-   */
-  public static render(options: NginxConfOptions): string {
-    return renderNginxConf(options);
-  }
-
-  /** SHA-256 of a config text, in hex: put it in the pod template so a changed config rolls the pods. */
-  public static checksum(text: string): string {
-    return configChecksum(text);
-  }
-
-  private constructor() {}
 }

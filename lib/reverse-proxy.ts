@@ -1,45 +1,80 @@
-import { ApiObject, Duration, Size } from 'cdk8s';
+import { ApiObject, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { configChecksum, NGINX_CONF_FILE, NginxConfOptions, renderNginxConf } from './nginx-conf';
-import { resolveWorkload, secureDeployment, workloadDisruptionBudget, WorkloadProps } from './secure-deployment';
+import * as k8s from '../imports/k8s';
+import { configChecksum, NGINX_CONF_FILE, renderNginxConf } from './nginx-conf';
 import { ServiceAddress } from './service-address';
 import { checkName, checkPort, checkPositiveInteger, invalid } from './validate';
+import { disruptionBudget, hardenedDeployment, IWorkload, resolveWorkload, WorkloadProps } from './workload';
 
-/** Tuning of the rendered `nginx.conf`. Each value has a default measured in `npm run bench` (README, Performance). */
+/** Tuning of the rendered `nginx.conf`; the defaults are measured in `npm run bench` (docs/performance.md). */
 export interface NginxTuningProps {
-  /** nginx worker processes. @default 1 (one worker fits the 500m CPU limit; see DEFAULT_NGINX_TUNING) */
+  /**
+   * nginx worker processes.
+   * @default 1 (one worker fits the 500m CPU limit)
+   * @see https://nginx.org/en/docs/ngx_core_module.html#worker_processes
+   */
   readonly workerProcesses?: number;
-  /** Connections per worker. @default 1024 */
+  /**
+   * Connections per worker.
+   * @default 1024
+   */
   readonly workerConnections?: number;
-  /** Idle upstream keep-alive connections per worker. @default 64 */
+  /**
+   * Idle upstream keep-alive connections per worker.
+   * @default 64
+   * @see https://nginx.org/en/docs/http/ngx_http_upstream_module.html#keepalive
+   */
   readonly upstreamKeepalive?: number;
-  /** Upstream connect timeout in seconds (a down upstream answers 502 within it). @default 2 */
+  /**
+   * Upstream connect timeout in seconds (a down upstream answers 502 within it).
+   * @default 2
+   */
   readonly connectTimeoutSeconds?: number;
-  /** Upstream read timeout in seconds. @default 30 */
+  /**
+   * Upstream read timeout in seconds.
+   * @default 30
+   */
   readonly readTimeoutSeconds?: number;
-  /** Write an access log line per request to stdout. @default false */
+  /**
+   * Write an access log line per request to stdout.
+   * @default false
+   */
   readonly accessLog?: boolean;
 }
 
-/** Options of `ReverseProxy` other than its upstream (`NumberCrunchChart`'s `proxy` prop). */
-export interface ReverseProxyOptions extends WorkloadProps {
-  /** Name of the ConfigMap holding `nginx.conf`. @default `${name}-config` */
+/** Props of `ReverseProxy`. */
+export interface ReverseProxyProps extends WorkloadProps {
+  /**
+   * Where to forward requests: a Service's address, e.g. `NumberCrunchApp.address` or `ServiceAddresses.of(...)`.
+   * Required; `NumberCrunchChart` sets it to its app's address.
+   */
+  readonly upstream?: ServiceAddress;
+  /**
+   * Name of the ConfigMap holding `nginx.conf`.
+   * @default `${name}-config`
+   */
   readonly configMapName?: string;
-  /** Path nginx answers itself, for its probes. @default '/nginx-health' */
+  /**
+   * Path nginx answers itself, for its probes.
+   * @default '/nginx-health'
+   */
   readonly healthPath?: string;
-  /** Numeric user id nginx runs as. @default 101 (the nginx-unprivileged image's user) */
+  /**
+   * Numeric user id nginx runs as.
+   * @default 101 (the nginx-unprivileged image's user)
+   */
   readonly runAsUser?: number;
-  /** Numeric group id nginx runs as. @default 101 */
+  /**
+   * Numeric group id nginx runs as.
+   * @default 101
+   */
   readonly runAsGroup?: number;
-  /** nginx tuning. @default - see `NginxTuningProps` */
+  /**
+   * nginx tuning.
+   * @default - see `NginxTuningProps`
+   */
   readonly nginx?: NginxTuningProps;
-}
-
-/** Props of `ReverseProxy`; the shared workload props are documented on `WorkloadProps` and `WorkloadOptions`. */
-export interface ReverseProxyProps extends ReverseProxyOptions {
-  /** Where to forward requests: a Service's address, e.g. `NumberCrunchApp.address` or `ServiceAddresses.of(...)`. */
-  readonly upstream: ServiceAddress;
 }
 
 /** Default name of the proxy's Deployment. */
@@ -60,20 +95,13 @@ export const NGINX_CONFIG_DIR = '/etc/nginx/proxy';
 export const NGINX_RUNTIME_DIR = '/tmp';
 /** Annotation on the pod template carrying the config checksum, so a changed config rolls the pods. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
-/**
- * Resources of the nginx container, from `npm run bench` (README, Performance): master and worker together peaked at
- * 10 MiB RSS under 64 connections at about 50k req/s; the request covers that, the limit leaves room for many more
- * connections (each costs a few KiB) and a config reload's second set of workers.
- */
+/** Default resources of the nginx container, sized from `npm run bench` (docs/performance.md). */
 export const DEFAULT_PROXY_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
   memory: { request: Size.mebibytes(16), limit: Size.mebibytes(48) },
 };
-
-/** Default tuning of the rendered nginx.conf (figures in README, Performance). */
+/** Default tuning of the rendered nginx.conf (docs/performance.md says why each value). */
 export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {
-  // One worker: the pod is limited to half a CPU, and on a 2-core node shared with the service and the load, a
-  // second worker only adds contention (32.3k req/s with 2 workers vs 48.5k with 1, p99 7.0 vs 3.5 ms).
   workerProcesses: 1,
   workerConnections: 1024,
   upstreamKeepalive: 64,
@@ -83,17 +111,19 @@ export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {
 };
 
 /**
- * nginx in front of one Service: a Deployment of an unprivileged nginx whose `nginx.conf` is rendered from typed
- * props by `NginxConf.render` and mounted from a ConfigMap. The pod runs read-only and non-root; nginx writes only to
- * an emptyDir. A checksum of the config in the pod template rolls the pods when the config changes.
+ * nginx in front of one Service: a hardened Deployment of an unprivileged nginx whose `nginx.conf` is rendered from
+ * typed props and mounted from a ConfigMap. nginx writes only to an emptyDir. A checksum of the config in the pod
+ * template rolls the pods when the config changes.
  */
-export class ReverseProxy extends Construct {
-  /** The nginx Deployment. */
-  public readonly deployment: kplus.Deployment;
-  /** The ConfigMap holding `nginx.conf`. */
-  public readonly configMap: kplus.ConfigMap;
+export class ReverseProxy extends Construct implements IWorkload {
+  /** The nginx Deployment (apps/v1). */
+  public readonly deployment: ApiObject;
+  /** The ConfigMap (v1) holding `nginx.conf`. */
+  public readonly configMap: ApiObject;
   /** The rendered `nginx.conf`. */
   public readonly nginxConf: string;
+  /** Name of the Deployment. */
+  public readonly name: string;
   /** Port nginx listens on. */
   public readonly port: number;
   /** Path of nginx's own health endpoint. */
@@ -104,7 +134,7 @@ export class ReverseProxy extends Construct {
   public readonly selectorLabels: { [key: string]: string };
   /** Labels on every object of the proxy. */
   public readonly labels: { [key: string]: string };
-  /** The PodDisruptionBudget (policy/v1, `<name>-pdb`, one disruption at a time), made when there is more than one replica. */
+  /** The PodDisruptionBudget (policy/v1), when made. */
   public readonly podDisruptionBudget?: ApiObject;
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
@@ -120,9 +150,7 @@ export class ReverseProxy extends Construct {
       resources: DEFAULT_PROXY_RESOURCES,
       component: 'proxy',
     });
-    const { name } = w;
-    const configMapName = checkName(this, 'configMapName', props.configMapName ?? `${name}-config`);
-    this.port = w.port;
+    const configMapName = checkName(this, 'configMapName', props.configMapName ?? `${w.name}-config`);
     checkPort(this, 'upstream.port', props.upstream.port);
     this.healthPath = props.healthPath ?? DEFAULT_PROXY_HEALTH_PATH;
     if (!/^\/[A-Za-z0-9._~\/-]*$/.test(this.healthPath)) {
@@ -135,47 +163,49 @@ export class ReverseProxy extends Construct {
       checkPositiveInteger(this, `nginx.${key}`, tuning[key]);
     }
     this.upstream = props.upstream;
-
+    this.name = w.name;
+    this.port = w.port;
     this.selectorLabels = w.selectorLabels;
     this.labels = w.labels;
 
-    const confOptions: NginxConfOptions = {
+    this.nginxConf = renderNginxConf({
       upstream: props.upstream,
       listenPort: this.port,
       healthPath: this.healthPath,
       runtimeDir: NGINX_RUNTIME_DIR,
       ...tuning,
-    };
-    this.nginxConf = renderNginxConf(confOptions);
-    this.configMap = new kplus.ConfigMap(this, 'Config', {
+    });
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: configMapName, labels: this.labels },
       data: { [NGINX_CONF_FILE]: this.nginxConf },
     });
 
-    const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' });
-    const runtime = kplus.Volume.fromEmptyDir(this, 'RuntimeVolume', 'runtime', { sizeLimit: Size.mebibytes(64) });
-    const probe = () => kplus.Probe.fromHttpGet(this.healthPath, {
-      port: this.port, periodSeconds: Duration.seconds(5), failureThreshold: 3, timeoutSeconds: Duration.seconds(1),
-    });
-    this.deployment = secureDeployment(this, 'Deployment', {
+    const probe: k8s.Probe = {
+      httpGet: { path: this.healthPath, port: k8s.IntOrString.fromNumber(this.port) },
+      periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 1,
+    };
+    this.deployment = hardenedDeployment(this, 'Deployment', {
       workload: w,
       runAsUser,
       runAsGroup,
       // nginx-unprivileged stops on SIGQUIT (graceful): in-flight requests get up to the read timeout.
       drainSeconds: tuning.readTimeoutSeconds,
       podAnnotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(this.nginxConf) },
+      volumes: [
+        { name: 'config', configMap: { name: configMapName } },
+        { name: 'runtime', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+      ],
       container: {
         name: 'nginx',
         command: ['nginx', '-e', 'stderr', '-c', `${NGINX_CONFIG_DIR}/${NGINX_CONF_FILE}`, '-g', 'daemon off;'],
-        readiness: probe(),
-        liveness: probe(),
+        readinessProbe: probe,
+        livenessProbe: probe,
         volumeMounts: [
-          { path: NGINX_CONFIG_DIR, volume: config, readOnly: true },
-          { path: NGINX_RUNTIME_DIR, volume: runtime },
+          { mountPath: NGINX_CONFIG_DIR, name: 'config', readOnly: true },
+          { mountPath: NGINX_RUNTIME_DIR, name: 'runtime' },
         ],
       },
     });
-    // Same budget as the app's; with one replica it would protect nothing.
-    if (w.replicas > 1) this.podDisruptionBudget = workloadDisruptionBudget(this, w);
+    this.podDisruptionBudget = disruptionBudget(this, w, w.replicas);
   }
 }

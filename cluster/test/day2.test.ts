@@ -9,8 +9,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Size, Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { JsonPatch, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
 import { NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
 import { Cluster, describeLoad, ipNumber, Load, LoadResult, readClusterEnv, REPO_DIR, run, waitFor } from './cluster-env';
@@ -125,10 +124,10 @@ describeCluster('day 2 on the real cluster', () => {
 
     test('scale the app to 3 replicas and back to 2: no failed request', async () => {
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, async () => {
-        apply(chartObjects(NS, { ...base, replicas: 3 }));
+        apply(chartObjects(NS, { ...base, app: { replicas: 3 } }));
         cluster.rolledOut(NS, ['number-crunch']);
         expect(podNames(NS, 'api')).toHaveLength(3);
-        apply(chartObjects(NS, { ...base, replicas: 2 }));
+        apply(chartObjects(NS, { ...base, app: { replicas: 2 } }));
         cluster.rolledOut(NS, ['number-crunch']);
         await waitFor('2 app pods', 60, 1000, () => (podNames(NS, 'api').length === 2 ? true : undefined));
       }, 8000);
@@ -182,7 +181,7 @@ describeCluster('day 2 on the real cluster', () => {
       const imageId = rebuildImage(cluster, 'docker.io/library/number-crunch:local', marker);
       const before = podNames(NS, 'api');
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
-        apply(chartObjects(NS, { ...base, imageRevision: imageId, proxy: { nginx: { workerConnections: 2048 } } }));
+        apply(chartObjects(NS, { ...base, app: { imageRevision: imageId }, proxy: { nginx: { workerConnections: 2048 } } }));
         cluster.rolledOut(NS, ['number-crunch']);
       });
       const after = podNames(NS, 'api');
@@ -196,7 +195,7 @@ describeCluster('day 2 on the real cluster', () => {
       expect(tagged.stderr).toBe('');
       const before = podNames(NS, 'api');
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
-        apply(chartObjects(NS, { ...base, image: 'number-crunch:local2', proxy: { nginx: { workerConnections: 2048 } } }));
+        apply(chartObjects(NS, { ...base, app: { image: 'number-crunch:local2' }, proxy: { nginx: { workerConnections: 2048 } } }));
         cluster.rolledOut(NS, ['number-crunch']);
       });
       const pods = cluster.kubectlJson(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=api']).items
@@ -368,7 +367,7 @@ describeCluster('day 2 on the real cluster', () => {
   });
 
   test('the autoscaler with its default target (above 100% of the CPU request) is accepted by the API server', () => {
-    const objects = chartObjects('hpa', { namespace: 'hpa', autoscaling: { maxReplicas: 4 } });
+    const objects = chartObjects('hpa', { namespace: 'hpa', app: { autoscaling: { maxReplicas: 4 } } });
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
     const target = hpa.spec.metrics[0].resource.target.averageUtilization as number;
     expect(target).toBeGreaterThan(100);
@@ -437,15 +436,12 @@ describeCluster('day 2 on the real cluster', () => {
     });
   });
 
-  describe('a sidecar added through the exposed Deployment after construction', () => {
+  describe('a sidecar added to the exposed Deployment after construction (a JSON patch, cdk8s\'s escape hatch)', () => {
     const NS = 'sidecar';
-    const withSidecar = (chart: NumberCrunchChart) => chart.app.deployment.addContainer({
-      name: 'sidecar', image: 'number-crunch:local', imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['sleep', '3600'], resources: {
-        cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(50) },
-        memory: { request: Size.mebibytes(8), limit: Size.mebibytes(32) },
-      },
-    });
+    const withSidecar = (chart: NumberCrunchChart) => chart.app.deployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/-', {
+      name: 'sidecar', image: 'number-crunch:local', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'],
+      resources: { requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '50m', memory: '32Mi' } },
+    }));
 
     test('runs with the restricted security context, admitted by the API server in the restricted namespace', () => {
       const objects = chartObjects(NS, { namespace: NS }, withSidecar);

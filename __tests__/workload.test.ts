@@ -1,7 +1,7 @@
-import { Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { ApiObject, JsonPatch, Size, Testing } from 'cdk8s';
+import { Cpu } from 'cdk8s-plus-27';
 import { NumberCrunchChart } from '../lib';
-import { ContainerSecurityContextJson, restrictedContainerContext } from '../lib/secure-deployment';
+import { ContainerSecurityContextJson, resourceRequirements, restrictedContainerContext } from '../lib/workload';
 import { podSecurityRestrictedRule } from '../validation/rules';
 import { Manifest, find } from './util';
 
@@ -19,11 +19,15 @@ const synthWith = (change: (chart: NumberCrunchChart) => void) => {
 };
 const allContainers = (d: Manifest): any[] => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers];
 
-describe('containers added through the exposed Deployments after construction keep the restricted context', () => {
+/** cdk8s's escape hatch: a container appended to a Deployment's pod spec with a JSON patch. */
+const addContainer = (deployment: ApiObject, container: object, list = 'containers') =>
+  deployment.addJsonPatch(JsonPatch.add(`/spec/template/spec/${list}/-`, container));
+
+describe('containers added with a JSON patch after construction get the restricted context', () => {
   const objects = synthWith((chart) => {
-    chart.app.deployment.addContainer({ name: 'log-shipper', image: 'busybox:1.36', command: ['sleep', 'infinity'] });
-    chart.app.deployment.addInitContainer({ name: 'wait', image: 'busybox:1.36', command: ['true'] });
-    chart.proxy.deployment.attachContainer(new kplus.Container({ name: 'exporter', image: 'nginx-exporter:1.4.0', portNumber: 9113 }));
+    addContainer(chart.app.deployment, { name: 'log-shipper', image: 'busybox:1.36', command: ['sleep', 'infinity'] });
+    chart.app.deployment.addJsonPatch(JsonPatch.add('/spec/template/spec/initContainers', [{ name: 'wait', image: 'busybox:1.36', command: ['true'] }]));
+    addContainer(chart.proxy.deployment, { name: 'exporter', image: 'nginx-exporter:1.4.0', ports: [{ containerPort: 9113 }] });
   });
   const app = find(objects, 'Deployment', 'number-crunch');
   const proxy = find(objects, 'Deployment', 'number-crunch-proxy');
@@ -49,17 +53,17 @@ describe('containers added through the exposed Deployments after construction ke
 
 test('a sidecar that asks to be privileged fails synth, naming the container and the fix', () => {
   expect(() => synthWith((chart) => {
-    chart.proxy.deployment.addContainer({ name: 'debug', image: 'busybox:1.36', securityContext: { privileged: true } });
+    addContainer(chart.proxy.deployment, { name: 'debug', image: 'busybox:1.36', securityContext: { privileged: true } });
   })).toThrow(/container "debug" of Deployment "number-crunch-proxy" sets privileged: true, which Pod Security "restricted" forbids: remove it/);
 });
 
 test('an explicit readOnlyRootFilesystem: false is honoured (not part of "restricted"); the rest is still enforced', () => {
   const objects = synthWith((chart) => {
-    chart.app.deployment.addContainer({ name: 'writer', image: 'busybox:1.36', securityContext: { readOnlyRootFilesystem: false, user: 2000 } });
+    addContainer(chart.app.deployment, { name: 'writer', image: 'busybox:1.36', securityContext: { readOnlyRootFilesystem: false, runAsUser: 2000 } });
   });
   const writer = find(objects, 'Deployment', 'number-crunch').spec.template.spec.containers[1];
   expect(writer.securityContext).toEqual({
-    runAsUser: 2000, runAsNonRoot: true, privileged: false, readOnlyRootFilesystem: false, allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: false, runAsUser: 2000, runAsNonRoot: true, privileged: false, allowPrivilegeEscalation: false,
     capabilities: { drop: ['ALL'] },
   });
   expect(podSecurityRestrictedRule.check(objects)).toEqual([]);
@@ -87,5 +91,20 @@ describe('restrictedContainerContext', () => {
     ['added capability', { capabilities: { add: ['SYS_ADMIN'] } }, /container "c" adds capabilities SYS_ADMIN, which Pod Security "restricted" forbids: add none but NET_BIND_SERVICE/],
   ])('refuses %s', (_label, context, message) => {
     expect(() => restrictedContainerContext('container "c"', context)).toThrow(message);
+  });
+});
+
+describe('resourceRequirements writes cdk8s-plus resources the way cdk8s-plus does', () => {
+  test('cpu as given, memory in Mi, ephemeral storage in Gi', () => {
+    const r = resourceRequirements({
+      cpu: { request: Cpu.millis(50), limit: Cpu.units(1) },
+      memory: { request: Size.mebibytes(96), limit: Size.gibibytes(1) },
+      ephemeralStorage: { limit: Size.gibibytes(2) },
+    });
+    expect(JSON.parse(JSON.stringify({ limits: r?.limits, requests: r?.requests }, (_k, v) => (v && typeof v === 'object' && 'value' in v ? v.value : v))))
+      .toEqual({ limits: { 'cpu': '1', 'memory': '1024Mi', 'ephemeral-storage': '2Gi' }, requests: { cpu: '50m', memory: '96Mi' } });
+  });
+  test('nothing set: no requirements at all', () => {
+    expect(resourceRequirements({})).toBeUndefined();
   });
 });
