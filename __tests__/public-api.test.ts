@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as api from '../lib';
 import { ServiceAddresses } from '../lib';
@@ -54,3 +55,13 @@ test('jsii compiles lib/ into an assembly whose types are exactly the public API
       loadBalancer: 'number-crunch-cdk8s.LoadBalancedServiceProps',
     });
 }, 180_000);
+
+test('docs/API.md is what jsii-docgen generates from the doc comments today (npm run docs rewrites it)', () => {
+  // Runs after the jsii test above (same file, in order), which wrote .jsii from the current lib/.
+  const out = join(mkdtempSync(join(tmpdir(), 'api-docs-')), 'API.md');
+  execFileSync(join(root, 'node_modules', '.bin', 'jsii-docgen'), ['-o', out], { cwd: root, stdio: 'pipe' });
+  const committed = readFileSync(join(root, 'docs', 'API.md'), 'utf8');
+  if (committed !== readFileSync(out, 'utf8')) {
+    throw new Error('docs/API.md is out of date with the doc comments in lib/: run `npm run docs` and commit docs/API.md');
+  }
+}, 60_000);
