@@ -158,23 +158,23 @@ build_node_standin() {
 # --- 2. number-crunch:local from the project's Dockerfile -------------------------------------------------------------
 number_crunch_name=docker.io/library/number-crunch:local
 
-# The files of the build context the Dockerfile can see (.dockerignore applied), plus the Dockerfile and .dockerignore.
+# The files of the build context (the repository root) the Dockerfile can see: its .dockerignore excludes everything
+# (`*`) but its `!` entries. Plus the Dockerfile and .dockerignore.
 number_crunch_inputs() {
-  local ctx="$repo/number-crunch" excludes=() line
+  local admitted=() line
   while IFS= read -r line; do
     line="${line%%#*}"
     line="$(echo "$line" | xargs)"
-    [ -n "$line" ] || continue
-    excludes+=(! -path "./$line" ! -path "./$line/*")
-  done <"$ctx/.dockerignore"
-  (cd "$ctx" && { find . -type f "${excludes[@]}"; echo ./Dockerfile; echo ./.dockerignore; } | LC_ALL=C sort -u)
+    case "$line" in '!'*) admitted+=("./${line#!}") ;; esac
+  done <"$repo/.dockerignore"
+  (cd "$repo" && { find "${admitted[@]}" -type f; echo ./number-crunch/Dockerfile; echo ./.dockerignore; } | LC_ALL=C sort -u)
 }
 
 build_number_crunch() {
   local start key archive files=() f
   start=$(now)
   node_standin_inputs
-  while IFS= read -r f; do files+=("$repo/number-crunch/${f#./}"); done < <(number_crunch_inputs)
+  while IFS= read -r f; do files+=("$repo/${f#./}"); done < <(number_crunch_inputs)
   key=$({ echo "base=$node_standin_key"; printf '%s\n' "${files[@]#"$repo/"}"; } | inputs_hash "${files[@]}" <(declare -f build_number_crunch number_crunch_inputs save_archive))
   archive="$IMAGES_DIR/number-crunch-local-$key.tar"
   if [ -f "$archive" ]; then
@@ -202,13 +202,13 @@ build_number_crunch() {
     --build-arg "NODE_IMAGE=$node_standin" \
     --label "org.number-crunch-cdk8s.base-image=$node_standin (stand-in for $node_official)" \
     --label "org.number-crunch-cdk8s.inputs=$key" \
-    -t "$number_crunch_name" -f "$repo/number-crunch/Dockerfile" "$repo/number-crunch" >"$IMAGES_DIR/number-crunch.build.log" 2>&1 \
+    -t "$number_crunch_name" -f "$repo/number-crunch/Dockerfile" "$repo" >"$IMAGES_DIR/number-crunch.build.log" 2>&1 \
     || { tail -n 30 "$IMAGES_DIR/number-crunch.build.log" >&2; die "buildah build of number-crunch/Dockerfile failed (log: $IMAGES_DIR/number-crunch.build.log)"; }
   local user cmd
   user=$(bah inspect --type image --format '{{.OCIv1.Config.User}}' "$number_crunch_name")
   cmd=$(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$number_crunch_name")
   [ "$user" = "10001:10001" ] || die "number-crunch:local runs as '$user', expected 10001:10001 (USER in number-crunch/Dockerfile)"
-  [ "$cmd" = '[node build/main.js]' ] || die "number-crunch:local starts $cmd, expected [node build/main.js] (CMD in number-crunch/Dockerfile)"
+  [ "$cmd" = '[node build/number-crunch/src/main.js]' ] || die "number-crunch:local starts $cmd, expected [node build/number-crunch/src/main.js] (CMD in number-crunch/Dockerfile)"
   save_archive "$number_crunch_name" "$archive" "$number_crunch_name"
   record "$number_crunch_name" "$archive" number-crunch-local
   log "number-crunch:local: built in $(since "$start") s -> $archive ($(mb "$archive"); user $user, cmd $cmd)"

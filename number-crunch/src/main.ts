@@ -1,4 +1,4 @@
-import { DRAIN_TIMEOUT_ENV, FAST_PATH_ENV, HOST_ENV, PORT_ENV, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS } from './contract';
+import { DRAIN_TIMEOUT_ENV, FAST_PATH_ENV, HOST_ENV, PORT_ENV, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS } from '../../contract';
 import { NumberCrunchServer } from './server';
 
 /** One structured log line on stdout. */

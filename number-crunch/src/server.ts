@@ -3,7 +3,7 @@ import { AddressInfo, Socket } from 'node:net';
 import { FastConnection, FastPathOwner } from './fast-path';
 import { headerList, headLines, Reply } from './reply';
 import { Duplex } from 'node:stream';
-import { LIVENESS_PATH, READINESS_PATH, SILENT_CONNECTION_GRACE_MS } from './contract';
+import { LIVENESS_PATH, READINESS_PATH, SILENT_CONNECTION_GRACE_MS } from '../../contract';
 import { CUBE_ROOT_PREFIX, cubeRoot, ENDPOINTS_HINT, errorBody, SQUARE_ROOT_PREFIX, squareRoot } from './roots';
 
 /** Options of `NumberCrunchServer`. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { IMAGE_GROUP_ID, IMAGE_USER_ID, SERVICE_PORT } from '../src/contract';
+import { join, relative } from 'node:path';
+import { IMAGE_GROUP_ID, IMAGE_USER_ID, SERVICE_PORT } from '../../contract';
 
 const dockerfile = readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8');
 const instructions = dockerfile.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
@@ -28,9 +28,28 @@ test('every stage uses one Node LTS base: a build argument whose default is pinn
   expect(new Set(bases)).toEqual(new Set(['${NODE_IMAGE}']));
 });
 
-test('the runtime starts node directly (exec form) on the compiled entry point', () => {
-  expect(args('CMD')).toEqual(['["node", "build/main.js"]']);
+test('the runtime starts node directly (exec form) on the compiled entry point, where tsconfig.json compiles it', () => {
+  const main = 'build/number-crunch/src/main.js';
+  expect(args('CMD')).toEqual([`["node", "${main}"]`]);
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
-  expect(pkg.main).toBe('build/main.js');
+  expect(pkg.main).toBe(main);
   expect(pkg.dependencies ?? {}).toEqual({});
+  // src/main.ts compiles to <outDir>/<its path under rootDir>; the runtime stage copies <outDir> to build/.
+  const { compilerOptions } = JSON.parse(readFileSync(join(__dirname, '..', 'tsconfig.json'), 'utf8'));
+  const service = join(__dirname, '..');
+  expect(join(compilerOptions.outDir, relative(join(service, compilerOptions.rootDir), join(service, 'src', 'main.ts'))))
+    .toBe(main.replace(/\.js$/, '.ts'));
+  expect(args('COPY')).toContain(`--from=build /app/number-crunch/${compilerOptions.outDir} ./build`);
+});
+
+test('the build context is the repository root: the build copies contract/ beside number-crunch/, as in the repository', () => {
+  const copies = args('COPY').filter((a) => !a.startsWith('--from='));
+  expect(copies).toContain('contract ../contract');
+  expect(copies).toContain('number-crunch/src ./src');
+  expect(instructions).toContain('WORKDIR /app/number-crunch');
+  // .dockerignore (at the context's root) admits exactly what those COPY lines read.
+  const ignore = readFileSync(join(__dirname, '..', '..', '.dockerignore'), 'utf8').split('\n').map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  expect(ignore[0]).toBe('*');
+  expect(ignore.slice(1).sort()).toEqual(copies.flatMap((a) => a.split(/\s+/).slice(0, -1)).map((p) => `!${p}`).sort());
 });

@@ -1,6 +1,6 @@
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
-import { LIVENESS_PATH, READINESS_PATH } from '../src/contract';
+import { LIVENESS_PATH, READINESS_PATH } from '../../contract';
 import { NumberCrunchServer, requestPath } from '../src/server';
 import { httpRequest, parseRawResponse, rawExchange, Reply } from './http-client';
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The compiled service, as the image runs it (`npm run build:service` makes it). */
-export const SERVICE_MAIN = join(__dirname, '..', 'build', 'main.js');
+export const SERVICE_MAIN = join(__dirname, '..', 'build', 'number-crunch', 'src', 'main.js');
 
 /** A running service process and the log lines it printed. */
 export interface ServiceProcess {

@@ -1,5 +1,5 @@
 import { connect, Socket } from 'node:net';
-import { SHUTDOWN_DRAIN_TIMEOUT_MS, SILENT_CONNECTION_GRACE_MS } from '../src/contract';
+import { SHUTDOWN_DRAIN_TIMEOUT_MS, SILENT_CONNECTION_GRACE_MS } from '../../contract';
 import { httpRequest } from './http-client';
 import { ServiceProcess, startService } from './service-process';
 

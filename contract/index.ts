@@ -1,9 +1,10 @@
 /**
  * The contract between the number-crunch image and the manifests that run it.
  *
- * This file is the single source of these values: the service reads its defaults from here, the cdk8s constructs in
- * `lib/` import them for the container port, probes and security context, and a test checks that the `Dockerfile`
- * (`EXPOSE`, `USER`) says the same thing.
+ * Imported by both sides: the service (`number-crunch/src`) reads its defaults from here, and the cdk8s constructs in
+ * `lib/` use the same values for the container port, probes and security context. Tests check that
+ * `number-crunch/Dockerfile` (`EXPOSE`, `USER`) says the same thing. The image build copies this directory too (its
+ * build context is the repository root; `.dockerignore` admits it).
  */
 
 /** Port the service listens on unless `PORT` is set. */
