@@ -295,7 +295,7 @@ describe('validation errors name the construct, prop, value and what is allowed'
     ['instance too long', { instance: 'a'.repeat(64) }, /invalid instance "a{64}": a label value must be 1-63/],
     ['partOf', { partOf: '-x' }, /invalid partOf "-x": a label value must be 1-63 letters/],
     ['image empty', { image: '' }, /NumberCrunchApp at 'test\/app': invalid image "": an image must be a non-empty reference/],
-    ['image blank', { image: '  ' }, /invalid image "  "/],
+    ['image blank', { image: '  ' }, /invalid image " {2}"/],
     ['imageRevision empty', { imageRevision: '' }, /NumberCrunchApp at 'test\/app': invalid imageRevision "": must be a non-empty string without spaces, e.g. the image ID from `docker image inspect -f '{{.Id}}' <image>`/],
     ['imageRevision with a space', { imageRevision: 'build 4' }, /invalid imageRevision "build 4": must be a non-empty string without spaces/],
     ['clusterDomain', { clusterDomain: 'Cluster..local' }, /invalid clusterDomain "Cluster..local"/],

@@ -26,7 +26,7 @@ function expectWiredCorrectly(objects: Manifest[], namespace: string) {
   expect(new Set(keys).size).toBe(keys.length);
   // The proxy forwards to the app Service's FQDN and port.
   const appService = objects.find((o) => o.kind === 'Service' && o.spec.type === 'ClusterIP')!;
-  const conf: string = find(objects, 'ConfigMap').data['nginx.conf'];
+  const conf: string = find(objects, 'ConfigMap').data!['nginx.conf'];
   const servers = [...conf.matchAll(/^\s*server\s+([^\s;:]+):(\d+)/gm)].map((m) => ({ host: m[1], port: Number(m[2]) }));
   expect(servers).toEqual([{
     host: `${appService.metadata.name}.${namespace}.svc.cluster.local`, port: appService.spec.ports[0].port,
@@ -80,7 +80,7 @@ describe('defaults: the tutorial setup on microk8s', () => {
     expect(proxy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(proxy.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: chart.proxy.port }] }]);
     expect(proxy.spec.egress[0]).toEqual({ to: [{ podSelector: { matchLabels: chart.app.selectorLabels } }], ports: [{ protocol: 'TCP', port: 8080 }] });
-    expect(proxy.spec.egress[1].ports.map((p: any) => `${p.protocol}/${p.port}`)).toEqual(['UDP/53', 'TCP/53']);
+    expect(proxy.spec.egress[1].ports.map((p: { protocol: string; port: number }) => `${p.protocol}/${p.port}`)).toEqual(['UDP/53', 'TCP/53']);
   });
 
   test('children are exposed', () => {

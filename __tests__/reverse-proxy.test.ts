@@ -7,6 +7,9 @@ import {
 import { serviceAddress } from '../lib/service-address';
 import { errorOf, find, Manifest, synth } from './util';
 
+type Mount = { mountPath: string; name: string; readOnly?: boolean };
+type Volume = { name: string; configMap?: { name: string }; emptyDir?: object };
+
 const upstream = serviceAddress('number-crunch-service', 'default', 8080);
 const build = (props: Partial<ReverseProxyProps> = {}) => {
   let proxy!: ReverseProxy;
@@ -27,13 +30,13 @@ describe('defaults', () => {
   });
 
   test('nginx.conf comes from the ConfigMap, rendered for the upstream object', () => {
-    expect(configMap.data[NGINX_CONF_FILE]).toBe(proxy.nginxConf);
+    expect(configMap.data![NGINX_CONF_FILE]).toBe(proxy.nginxConf);
     expect(proxy.nginxConf).toContain(`server ${upstream.fqdn}:${upstream.port};`);
     const mounts = container(deployment).volumeMounts;
     const volumes = deployment.spec.template.spec.volumes;
-    const configMount = mounts.find((m: any) => m.mountPath === NGINX_CONFIG_DIR);
+    const configMount = mounts.find((m: Mount) => m.mountPath === NGINX_CONFIG_DIR);
     expect(configMount.readOnly).toBe(true);
-    expect(volumes.find((v: any) => v.name === configMount.name).configMap.name).toBe(configMap.metadata.name);
+    expect(volumes.find((v: Volume) => v.name === configMount.name).configMap.name).toBe(configMap.metadata.name);
     expect(container(deployment).command).toEqual(
       ['nginx', '-e', 'stderr', '-c', `${NGINX_CONFIG_DIR}/${NGINX_CONF_FILE}`, '-g', 'daemon off;']);
   });
@@ -44,8 +47,8 @@ describe('defaults', () => {
       readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 101, runAsGroup: 101, allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     });
-    const runtimeMount = c.volumeMounts.find((m: any) => m.mountPath === NGINX_RUNTIME_DIR);
-    const runtimeVolume = deployment.spec.template.spec.volumes.find((v: any) => v.name === runtimeMount.name);
+    const runtimeMount = c.volumeMounts.find((m: Mount) => m.mountPath === NGINX_RUNTIME_DIR);
+    const runtimeVolume = deployment.spec.template.spec.volumes.find((v: Volume) => v.name === runtimeMount.name);
     expect(runtimeVolume.emptyDir).toBeDefined();
     expect(proxy.nginxConf).toContain(`pid ${NGINX_RUNTIME_DIR}/nginx.pid;`);
     expect(deployment.spec.template.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });

@@ -1,8 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
+import { K8sObject } from '../validation/manifests';
 
-/** A Kubernetes object as synthesized: plain JSON. */
-export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: any };
+/** A Kubernetes object as synthesized: the repository's one object type, with the fields every synthesized object has. */
+export type Manifest = K8sObject & { apiVersion: string; kind: string; metadata: NonNullable<K8sObject['metadata']> & { name: string } };
 
 /** Builds a fresh chart (optionally in a namespace), lets `build` add constructs to it, and synthesizes it. */
 export function synth(build: (chart: Chart) => void, namespace?: string): Manifest[] {

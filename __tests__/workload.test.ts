@@ -17,7 +17,7 @@ const synthWith = (change: (chart: NumberCrunchChart) => void) => {
   change(chart);
   return Testing.synth(chart) as Manifest[];
 };
-const allContainers = (d: Manifest): any[] => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers];
+const allContainers = (d: Manifest): { name: string; securityContext?: object }[] => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers];
 
 /** cdk8s's escape hatch: a container appended to a Deployment's pod spec with a JSON patch. */
 const addContainer = (deployment: ApiObject, container: object, list = 'containers') =>

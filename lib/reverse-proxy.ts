@@ -153,7 +153,7 @@ export class ReverseProxy extends Construct implements IWorkload {
     const configMapName = checkName(this, 'configMapName', props.configMapName ?? `${w.name}-config`);
     checkPort(this, 'upstream.port', props.upstream.port);
     this.healthPath = props.healthPath ?? DEFAULT_PROXY_HEALTH_PATH;
-    if (!/^\/[A-Za-z0-9._~\/-]*$/.test(this.healthPath)) {
+    if (!/^\/[A-Za-z0-9._~/-]*$/.test(this.healthPath)) {
       invalid(this, 'healthPath', this.healthPath, "must start with '/' and use only letters, digits and . _ ~ / -");
     }
     const runAsUser = checkPositiveInteger(this, 'runAsUser', props.runAsUser ?? NGINX_UNPRIVILEGED_UID);

@@ -262,16 +262,23 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
  * added later with `addJsonPatch` is hardened like the first (or refused, naming it, if it asks for more).
  */
 class HardenedDeployment extends k8s.KubeDeployment {
-  public override toJson(): any {
-    const json = super.toJson();
+  public override toJson(): DeploymentJson {
+    const json: DeploymentJson = super.toJson();
     const pod = json.spec?.template?.spec;
     if (pod === undefined) return json;
-    const restrict = (c: { name: string; securityContext?: ContainerSecurityContextJson }) =>
+    const restrict = (c: ContainerJson) =>
       ({ ...c, securityContext: restrictedContainerContext(`container "${c.name}" of Deployment "${this.name}"`, c.securityContext) });
     pod.containers = pod.containers?.map(restrict);
     if (pod.initContainers !== undefined) pod.initContainers = pod.initContainers.map(restrict);
     return json;
   }
+}
+
+/** The parts of a rendered Deployment that HardenedDeployment completes. */
+interface ContainerJson { readonly name: string; readonly securityContext?: ContainerSecurityContextJson }
+interface DeploymentJson {
+  readonly spec?: { readonly template?: { readonly spec?: { containers?: ContainerJson[]; initContainers?: ContainerJson[] } } };
+  readonly [key: string]: unknown;
 }
 
 /** A container's securityContext as written in the manifest. */
