@@ -28,6 +28,31 @@ export interface ProxyStackSpec {
   readonly appTargetPort: number;
 }
 
+/** The parts of a Deployment's and a Service's spec the harness reads, as they are in the manifests (plain JSON). */
+interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+}
+interface Container {
+  command?: string[];
+  args?: string[];
+  ports?: Array<{ containerPort?: number }>;
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
+  readinessProbe?: { httpGet?: { path?: string } };
+  securityContext?: SecurityContext;
+}
+interface PodSpec {
+  containers?: Container[];
+  volumes?: Array<{ name: string; configMap?: { name?: string }; emptyDir?: object }>;
+  securityContext?: SecurityContext;
+}
+interface DeploymentSpec {
+  template?: { spec?: PodSpec };
+}
+interface ServiceSpec {
+  ports?: Array<{ port?: number; targetPort?: number | string }>;
+}
+
 const fail = (message: string): never => {
   throw new Error(`dist/ does not describe a proxy stack the harness can run: ${message}`);
 };
@@ -36,16 +61,16 @@ const fail = (message: string): never => {
 export function proxyStackSpec(objects: K8sObject[]): ProxyStackSpec {
   const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && o.data && Object.keys(o.data).some((k) => k.endsWith('.conf')));
   for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
-    const pod = deployment.spec?.template?.spec ?? {};
+    const pod: PodSpec = (deployment.spec as DeploymentSpec | undefined)?.template?.spec ?? {};
     const container = pod.containers?.[0];
     for (const volume of pod.volumes ?? []) {
       const cm = configMaps.find((c) => c.metadata?.name === volume.configMap?.name &&
         (c.metadata?.namespace ?? 'default') === (deployment.metadata?.namespace ?? 'default'));
-      const mount = container?.volumeMounts?.find((m: any) => m.name === volume.name);
-      if (!cm || !mount) continue;
+      const mount = container?.volumeMounts?.find((m) => m.name === volume.name);
+      if (!cm || !container || !mount) continue;
       const configFile = Object.keys(cm.data!).find((k) => k.endsWith('.conf'))!;
       const nginxConf = cm.data![configFile];
-      const emptyDirNames = (pod.volumes ?? []).filter((v: any) => v.emptyDir).map((v: any) => v.name);
+      const emptyDirNames = (pod.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
       const [upstream] = nginxUpstreams(nginxConf);
       if (!upstream || upstream.port === undefined) fail(`no "server host:port" upstream in ${objectRef(cm)}`);
       const { host: upstreamHost, port } = upstream;
@@ -53,17 +78,18 @@ export function proxyStackSpec(objects: K8sObject[]): ProxyStackSpec {
       if (svc !== 'svc') fail(`upstream "${upstreamHost}" is not a Service DNS name <service>.<namespace>.svc.<domain>`);
       const appService = objects.find((o) => o.kind === 'Service' && o.metadata?.name === svcName &&
         (o.metadata?.namespace ?? 'default') === namespace) ?? fail(`no Service ${namespace}/${svcName} for upstream ${upstreamHost}`);
-      const servicePort = appService.spec?.ports?.find((p: any) => p.port === Number(port)) ??
+      const servicePort = (appService.spec as ServiceSpec | undefined)?.ports?.find((p) => p.port === Number(port)) ??
         fail(`Service ${namespace}/${svcName} has no port ${port}`);
       const securityContext = { ...pod.securityContext, ...container.securityContext };
+      const runAsUser = securityContext.runAsUser ?? fail('the proxy container has no runAsUser');
       return {
         nginxConf,
         configMountPath: mount.mountPath,
         configFile,
-        emptyDirPaths: (container.volumeMounts ?? []).filter((m: any) => emptyDirNames.includes(m.name)).map((m: any) => m.mountPath),
+        emptyDirPaths: (container.volumeMounts ?? []).filter((m) => emptyDirNames.includes(m.name)).map((m) => m.mountPath),
         command: [...(container.command ?? []), ...(container.args ?? [])],
-        runAsUser: securityContext.runAsUser ?? fail('the proxy container has no runAsUser'),
-        runAsGroup: securityContext.runAsGroup ?? securityContext.runAsUser,
+        runAsUser,
+        runAsGroup: securityContext.runAsGroup ?? runAsUser,
         proxyPort: container.ports?.[0]?.containerPort ?? fail('the proxy container has no port'),
         proxyHealthPath: container.readinessProbe?.httpGet?.path ?? fail('the proxy container has no HTTP readiness probe'),
         upstreamHost,

@@ -15,8 +15,8 @@ export function buildGo(pkg: string, outFile: string): string {
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (err.code === 'ENOENT') throw new Error('Go is not installed: the Go reference needs the go command on PATH (apt-get install -y golang-go, or Go 1.19+ from go.dev)');
-    throw new Error(`go build ${pkg} failed:\n${err.stderr?.toString() ?? err.message}`);
+    if (err.code === 'ENOENT') throw new Error('Go is not installed: the Go reference needs the go command on PATH (apt-get install -y golang-go, or Go 1.19+ from go.dev)', { cause: e });
+    throw new Error(`go build ${pkg} failed:\n${err.stderr?.toString() ?? err.message}`, { cause: e });
   }
   return outFile;
 }
