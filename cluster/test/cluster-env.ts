@@ -5,9 +5,16 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { K8sObject } from '../../validation/manifests';
 
 export const REPO_DIR = path.resolve(__dirname, '../..');
 const ENV_FILE = path.join(process.env.NC_CLUSTER_STATE ?? path.join(REPO_DIR, '.cluster'), 'env');
+
+/** Under CI=true a cluster test that cannot run fails instead of skipping. */
+export const CI = process.env.CI === 'true';
+
+// External contract, written literally (not imported from the code under test): the service's answer to /square-root/4.
+export const ANSWER_4 = '{"InputNumber":4,"SquareRoot":2}';
 
 export interface ClusterEnv {
   readonly KUBECONFIG: string;
@@ -47,6 +54,109 @@ export interface Run {
   readonly stderr: string;
 }
 
+/** `describe` when the cluster tests can run (a cluster is up) or must (CI=true: they fail without one), else `describe.skip`. */
+export const describeCluster: jest.Describe = readClusterEnv().env || CI ? describe : describe.skip;
+
+// The parts of the API objects the tests read, as kubectl's JSON output (-o json) and the manifests hold them. Fields
+// the tests rely on are required: a missing one fails the test that reads it.
+
+/** What `kubectl get <kind>` lists. */
+export interface List<T> {
+  readonly items: T[];
+}
+
+export interface Metadata {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly generation: number;
+  readonly labels: Record<string, string>;
+  readonly annotations?: Record<string, string>;
+  readonly deletionTimestamp?: string;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly image: string;
+  readonly securityContext?: { readonly allowPrivilegeEscalation?: boolean; readonly capabilities?: { readonly drop?: string[] } };
+}
+
+export interface PodSpec {
+  readonly nodeName?: string;
+  containers: Container[];
+}
+
+export interface Pod {
+  readonly metadata: Metadata;
+  readonly spec: PodSpec;
+  readonly status: { readonly containerStatuses: Array<{ readonly name: string; readonly ready: boolean }> };
+}
+
+export interface DeploymentSpec {
+  readonly replicas?: number;
+  readonly selector: unknown;
+  readonly template: { readonly metadata: { readonly annotations: Record<string, string> }; readonly spec: PodSpec };
+}
+
+export interface Deployment {
+  readonly metadata: Metadata;
+  readonly spec: DeploymentSpec;
+}
+
+export interface ServiceSpec {
+  readonly type?: string;
+  readonly allocateLoadBalancerNodePorts?: boolean;
+  readonly ports: Array<{ readonly port: number; readonly nodePort?: number }>;
+}
+
+export interface Service {
+  readonly metadata: Metadata;
+  readonly spec: ServiceSpec;
+  readonly status?: { readonly loadBalancer?: { readonly ingress?: Array<{ readonly ip?: string }> } };
+}
+
+export interface ConfigMap {
+  readonly data: Record<string, string>;
+}
+
+export interface PodDisruptionBudget {
+  readonly spec: { readonly maxUnavailable?: number | string; readonly selector: unknown };
+  readonly status: { readonly expectedPods?: number; readonly currentHealthy?: number; readonly disruptionsAllowed?: number };
+}
+
+export interface HorizontalPodAutoscalerSpec {
+  readonly scaleTargetRef: { readonly apiVersion: string; readonly kind: string; readonly name: string };
+  readonly metrics: Array<{ readonly resource: { readonly target: { readonly averageUtilization: number } } }>;
+}
+
+export interface KubeEvent {
+  readonly reason: string;
+  readonly message?: string;
+  readonly involvedObject: { readonly namespace?: string; readonly name: string };
+}
+
+export interface KubeNode {
+  readonly metadata: Metadata;
+  readonly spec: { readonly unschedulable?: boolean };
+  readonly status: { readonly conditions: Array<{ readonly type: string; readonly status: string }> };
+}
+
+/** The spec of an object of a manifest or a chart (plain JSON), as the test reads it: `specOf<DeploymentSpec>(d)`. */
+export function specOf<T>(o: K8sObject): T {
+  return o.spec as T;
+}
+
+/** metadata.name of an object of a manifest or a chart (every object the tests use has one). */
+export function nameOf(o: K8sObject): string {
+  const name = o.metadata?.name;
+  if (!name) throw new Error(`${o.kind} without metadata.name`);
+  return name;
+}
+
+/** Whether an object of a manifest or a chart is a Service of type LoadBalancer. */
+export function isLoadBalancer(o: K8sObject): boolean {
+  return o.kind === 'Service' && (o.spec as ServiceSpec | undefined)?.type === 'LoadBalancer';
+}
+
 /** Runs a command with a time limit; never throws. */
 export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Run {
   const r = spawnSync(cmd, args, {
@@ -69,7 +179,8 @@ export class Cluster {
     return r.stdout;
   }
 
-  kubectlJson<T = any>(args: string[]): T {
+  /** `kubectl ... -o json`, parsed; T is what the caller reads of it (e.g. `List<Pod>`). */
+  kubectlJson<T>(args: string[]): T {
     return JSON.parse(this.kubectlOk([...args, '-o', 'json']));
   }
 
@@ -101,7 +212,7 @@ export class Cluster {
   /** The address MetalLB gives Service `service` in `namespace` (waits up to 60 s for one). */
   lbAddress(service: string, namespace: string): Promise<string> {
     return waitFor(`an address for ${namespace}/${service}`, 60, 1000, () =>
-      this.kubectlJson(['get', 'service', service, '-n', namespace]).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
+      this.kubectlJson<Service>(['get', 'service', service, '-n', namespace]).status?.loadBalancer?.ingress?.[0]?.ip);
   }
 
   /** The first 200 answer to `url` from the client network namespace (waits up to 30 s for one). */
@@ -114,10 +225,10 @@ export class Cluster {
 
   /** Every event of the cluster that shows an image pull (attempted, failed or refused), as "namespace/name: reason message". */
   pullEvents(): string[] {
-    return this.kubectlJson(['get', 'events', '--all-namespaces']).items
-      .filter((e: any) => ['Pulling', 'ErrImagePull', 'ErrImageNeverPull'].includes(e.reason)
+    return this.kubectlJson<List<KubeEvent>>(['get', 'events', '--all-namespaces']).items
+      .filter((e) => ['Pulling', 'ErrImagePull', 'ErrImageNeverPull'].includes(e.reason)
         || ((e.reason === 'BackOff' || e.reason === 'Failed') && /pull/i.test(e.message ?? '')))
-      .map((e: any) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`);
+      .map((e) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`);
   }
 
   /** Starts the bounded load generator in the client network namespace against `url` (stop it with `stop()`). */

@@ -8,16 +8,16 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { stringify } from 'yaml';
 import { NumberCrunchChart } from '../../lib';
-import { loadManifests } from '../../validation/manifests';
-import { archivedImages, Cluster, ipNumber, normalizeImage, readClusterEnv, REPO_DIR, waitFor } from './cluster-env';
+import { K8sObject, loadManifests } from '../../validation/manifests';
+import {
+  ANSWER_4, archivedImages, CI, Cluster, DeploymentSpec, describeCluster, ipNumber, isLoadBalancer, KubeEvent, KubeNode, List,
+  nameOf, normalizeImage, Pod, readClusterEnv, REPO_DIR, specOf, waitFor,
+} from './cluster-env';
 
 const { env, missing } = readClusterEnv();
-const CI = process.env.CI === 'true';
 if (!env && !CI) console.warn(`cluster tests skipped: ${missing}`);
-const describeCluster = env || CI ? describe : describe.skip;
 
 // External contracts, written literally (not imported from the code under test).
-const ANSWER_4 = '{"InputNumber":4,"SquareRoot":2}';
 const POD_SECURITY_ENFORCE = 'pod-security.kubernetes.io/enforce';
 // The harness's MetalLB pool (cluster/manifests/metallb-pool.yaml) and the address the shop chart asks for.
 const POOL_FIRST = '10.97.0.200';
@@ -27,15 +27,9 @@ const LB_PORT = 8080;
 
 const DIST_DIR = path.join(REPO_DIR, 'dist');
 
-interface K8sObject {
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: any;
-}
-
 /** The objects of the committed dist/, read as the policy checks read them. */
 function distObjects(): K8sObject[] {
-  return loadManifests(DIST_DIR).filter((o) => o.kind) as unknown as K8sObject[];
+  return loadManifests(DIST_DIR).filter((o) => o.kind);
 }
 
 /** The body of a JSON answer: exactly `json`, with or without one trailing newline. */
@@ -50,8 +44,8 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
   /** MetalLB's speaker announces the address by ARP on the LAN (its event on the Service). */
   async function expectAnnouncedByMetalLB(service: string, namespace: string): Promise<void> {
     const message = await waitFor('MetalLB announcing the address', 30, 1000, () =>
-      cluster.kubectlJson(['get', 'events', '-n', namespace, '--field-selector', `involvedObject.kind=Service,involvedObject.name=${service}`])
-        .items.find((e: any) => e.reason === 'nodeAssigned')?.message as string | undefined);
+      cluster.kubectlJson<List<KubeEvent>>(['get', 'events', '-n', namespace, '--field-selector', `involvedObject.kind=Service,involvedObject.name=${service}`])
+        .items.find((e) => e.reason === 'nodeAssigned')?.message);
     expect(message).toBe('announcing from node "nc-node" with protocol "layer2"');
   }
 
@@ -61,14 +55,14 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
   });
 
   test('the API server and kubectl are the version set\'s Kubernetes release and both nodes are Ready', () => {
-    const version = cluster.kubectlJson(['version']);
+    const version = cluster.kubectlJson<{ clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } }>(['version']);
     console.log(`cluster set ${env!.CLUSTER_SET}: client ${version.clientVersion.gitVersion}, server ${version.serverVersion.gitVersion}, MetalLB ${env!.METALLB_VERSION}`);
     expect(version.serverVersion.gitVersion).toBe(env!.KUBERNETES_VERSION);
     expect(version.clientVersion.gitVersion).toBe(env!.KUBERNETES_VERSION);
     // Two nodes (the second one is there for the drain test), both Ready.
-    const nodes = cluster.kubectlJson(['get', 'nodes']).items;
-    expect(nodes.map((n: any) => n.metadata.name).sort()).toEqual(['nc-node', 'nc-node2']);
-    for (const node of nodes) expect(node.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
+    const nodes = cluster.kubectlJson<List<KubeNode>>(['get', 'nodes']).items;
+    expect(nodes.map((n) => n.metadata.name).sort()).toEqual(['nc-node', 'nc-node2']);
+    for (const node of nodes) expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
   });
 
   test('every image is side-loaded; the stand-ins are named', () => {
@@ -80,7 +74,7 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     console.log(`images side-loaded into containerd (${images.length} archives):\n${lines.join('\n')}`);
     const archived = new Set(images.flatMap((i) => i.names.map(normalizeImage)));
     const wanted = distObjects().filter((o) => o.kind === 'Deployment')
-      .flatMap((d) => d.spec.template.spec.containers.map((c: any) => normalizeImage(c.image)));
+      .flatMap((d) => specOf<DeploymentSpec>(d).template.spec.containers.map((c) => normalizeImage(c.image)));
     expect(wanted.length).toBeGreaterThan(0);
     expect(wanted.filter((w) => !archived.has(w))).toEqual([]);
   });
@@ -88,7 +82,7 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
   describe('the committed dist/, unchanged, in the default namespace', () => {
     const objects = distObjects();
     const deployments = objects.filter((o) => o.kind === 'Deployment');
-    const lb = objects.find((o) => o.kind === 'Service' && o.spec?.type === 'LoadBalancer');
+    const lb = objects.find(isLoadBalancer);
 
     test('kubectl apply --dry-run=server -f dist/ passes', () => {
       const r = cluster.kubectl(['apply', '--dry-run=server', '-f', DIST_DIR]);
@@ -99,18 +93,18 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     test('kubectl apply -f dist/; both Deployments roll out; every pod is Ready', () => {
       cluster.kubectlOk(['apply', '-f', DIST_DIR]);
       expect(deployments).toHaveLength(2);
-      cluster.rolledOut('default', deployments.map((d) => d.metadata.name));
+      cluster.rolledOut('default', deployments.map(nameOf));
       cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', 'default', '--timeout=120s'], { timeoutMs: 130_000 });
-      const pods = cluster.kubectlJson(['get', 'pods', '-n', 'default']).items;
-      const replicas = deployments.reduce((n, d) => n + (d.spec.replicas ?? 1), 0);
-      expect(pods.filter((p: any) => !p.metadata.deletionTimestamp)).toHaveLength(replicas);
+      const pods = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', 'default']).items;
+      const replicas = deployments.reduce((n, d) => n + (specOf<DeploymentSpec>(d).replicas ?? 1), 0);
+      expect(pods.filter((p) => !p.metadata.deletionTimestamp)).toHaveLength(replicas);
     });
 
     test('MetalLB gives the LoadBalancer Service an address of its pool; the client on the LAN gets the answer', async () => {
       expect(lb).toBeDefined();
-      const ip = await cluster.lbAddress(lb!.metadata.name, 'default');
-      console.log(`dist/'s LoadBalancer Service ${lb!.metadata.name}: ${ip}`);
-      await expectAnnouncedByMetalLB(lb!.metadata.name, 'default');
+      const ip = await cluster.lbAddress(nameOf(lb!), 'default');
+      console.log(`dist/'s LoadBalancer Service ${nameOf(lb!)}: ${ip}`);
+      await expectAnnouncedByMetalLB(nameOf(lb!), 'default');
       expect(ipNumber(ip)).toBeGreaterThanOrEqual(ipNumber(POOL_FIRST));
       expect(ipNumber(ip)).toBeLessThanOrEqual(ipNumber(POOL_LAST));
       // MetalLB's address -> kube-proxy -> nginx -> number-crunch-service (CoreDNS name) -> a pod.
@@ -142,12 +136,12 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     test('applies; the Namespace enforces the restricted Pod Security standard; the pods are admitted under it', () => {
       const yaml = objects.map((o) => stringify(o)).join('---\n');
       cluster.kubectlOk(['apply', '-f', '-'], { input: yaml });
-      const ns = cluster.kubectlJson(['get', 'namespace', 'shop']);
+      const ns = cluster.kubectlJson<{ metadata: { labels?: Record<string, string> } }>(['get', 'namespace', 'shop']);
       expect(ns.metadata.labels?.[POD_SECURITY_ENFORCE]).toBe('restricted');
-      cluster.rolledOut('shop', objects.filter((o) => o.kind === 'Deployment').map((d) => d.metadata.name));
+      cluster.rolledOut('shop', objects.filter((o) => o.kind === 'Deployment').map(nameOf));
       cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', 'shop', '--timeout=120s'], { timeoutMs: 130_000 });
-      const events = cluster.kubectlJson(['get', 'events', '-n', 'shop']).items;
-      expect(events.filter((e: any) => /violates PodSecurity/.test(e.message ?? '')).map((e: any) => e.message)).toEqual([]);
+      const events = cluster.kubectlJson<List<KubeEvent>>(['get', 'events', '-n', 'shop']).items;
+      expect(events.filter((e) => /violates PodSecurity/.test(e.message ?? '')).map((e) => e.message)).toEqual([]);
     });
 
     test('the enforcement is real: a privileged pod is rejected in that namespace', () => {
@@ -162,11 +156,11 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     });
 
     test(`MetalLB ${env?.METALLB_VERSION} assigns exactly the requested address ${SHOP_LB_IP}; the client gets the answer from it`, async () => {
-      const lb = objects.find((o) => o.kind === 'Service' && o.spec?.type === 'LoadBalancer');
+      const lb = objects.find(isLoadBalancer);
       expect(lb).toBeDefined();
-      const ip = await cluster.lbAddress(lb!.metadata.name, 'shop');
+      const ip = await cluster.lbAddress(nameOf(lb!), 'shop');
       expect(ip).toBe('10.97.0.213');
-      await expectAnnouncedByMetalLB(lb!.metadata.name, 'shop');
+      await expectAnnouncedByMetalLB(nameOf(lb!), 'shop');
       expectJsonBody((await cluster.firstOk(`http://${ip}:${LB_PORT}/square-root/4`)).body, ANSWER_4);
       expect(cluster.curlFromClient(`http://${ip}:${LB_PORT}/square-root/-4`).status).toBe(400);
     });
@@ -178,7 +172,7 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     const log = fs.readFileSync(env!.CONTAINERD_LOG, 'utf8') + fs.readFileSync(env!.CONTAINERD2_LOG, 'utf8');
     expect(log.split('\n').filter((l) => /PullImage|fetch failed|failed to resolve reference/.test(l))).toEqual([]);
     // The kubelet did look at every image: "already present on machine" for each container.
-    const events = cluster.kubectlJson(['get', 'events', '--all-namespaces']).items;
-    expect(events.filter((e: any) => e.reason === 'Pulled' && /already present on machine/.test(e.message ?? '')).length).toBeGreaterThan(0);
+    const events = cluster.kubectlJson<List<KubeEvent>>(['get', 'events', '--all-namespaces']).items;
+    expect(events.filter((e) => e.reason === 'Pulled' && /already present on machine/.test(e.message ?? '')).length).toBeGreaterThan(0);
   }));
 });

@@ -12,14 +12,16 @@ import * as path from 'path';
 import { JsonPatch, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
 import { NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
-import { Cluster, describeLoad, ipNumber, Load, LoadResult, readClusterEnv, REPO_DIR, run, waitFor } from './cluster-env';
+import { K8sObject } from '../../validation/manifests';
+import {
+  ANSWER_4, Cluster, ConfigMap, Deployment, DeploymentSpec, describeCluster, describeLoad, HorizontalPodAutoscalerSpec, ipNumber,
+  isLoadBalancer, KubeNode, List, Load, LoadResult, nameOf, Pod, PodDisruptionBudget, readClusterEnv, REPO_DIR, run, Service,
+  specOf, waitFor,
+} from './cluster-env';
 
 const { env, missing } = readClusterEnv();
-const CI = process.env.CI === 'true';
-const describeCluster = env || CI ? describe : describe.skip;
 
 // External contracts and harness facts, written literally (not imported from the code under test).
-const ANSWER_4 = '{"InputNumber":4,"SquareRoot":2}';
 const LB_PORT = 8080;
 const CLIENT_IP = '10.97.0.100';
 const DAY2_LB_IP = '10.97.0.210';
@@ -27,13 +29,6 @@ const DAY2_LB_IP = '10.97.0.210';
 // something to roll), then applies the current one.
 const DIST_FILE = 'dist/number-crunch.k8s.yaml';
 const LOAD_RATE = 100;
-
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: any;
-}
 
 function chartObjects(id: string, props: NumberCrunchChartProps, edit?: (chart: NumberCrunchChart) => void): K8sObject[] {
   const chart = new NumberCrunchChart(Testing.app(), id, props);
@@ -100,12 +95,12 @@ describeCluster('day 2 on the real cluster', () => {
   }
 
   function terminating(namespace: string): number {
-    return cluster.kubectlJson(['get', 'pods', '-n', namespace]).items.filter((p: any) => p.metadata.deletionTimestamp).length;
+    return cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', namespace]).items.filter((p) => p.metadata.deletionTimestamp).length;
   }
 
   function podNames(namespace: string, component: string): string[] {
-    return cluster.kubectlJson(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/component=${component}`]).items
-      .filter((p: any) => !p.metadata.deletionTimestamp).map((p: any) => p.metadata.name).sort();
+    return cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/component=${component}`]).items
+      .filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name).sort();
   }
 
   describe('rollouts, restarts and scaling under load (chart in namespace day2)', () => {
@@ -137,8 +132,8 @@ describeCluster('day 2 on the real cluster', () => {
     test('a proxy config change (nginx.workerConnections) rolls the nginx pods through the config checksum: no failed request', async () => {
       const before = podNames(NS, 'proxy');
       const changed = chartObjects(NS, { ...base, proxy: { nginx: { workerConnections: 2048 } } });
-      const checksum = (objs: K8sObject[]) => objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'number-crunch-proxy')!
-        .spec.template.metadata.annotations['checksum/config'];
+      const checksum = (objs: K8sObject[]) => specOf<DeploymentSpec>(objs.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'number-crunch-proxy')!)
+        .template.metadata.annotations['checksum/config'];
       expect(checksum(changed)).not.toBe(checksum(chartObjects(NS, base)));
       const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
         apply(changed);
@@ -146,7 +141,7 @@ describeCluster('day 2 on the real cluster', () => {
       });
       const after = podNames(NS, 'proxy');
       expect(after.filter((p) => before.includes(p))).toEqual([]);
-      const conf = cluster.kubectlJson(['get', 'configmap', 'number-crunch-proxy-config', '-n', NS]).data;
+      const conf = cluster.kubectlJson<ConfigMap>(['get', 'configmap', 'number-crunch-proxy-config', '-n', NS]).data;
       expect(Object.values(conf).join('\n')).toMatch(/worker_connections\s+2048;/);
       expectNoFailure('proxy config change (nginx pods rolled)', load, `rollout ${seconds.toFixed(1)} s, old pods gone after ${goneSeconds.toFixed(1)} s`);
     });
@@ -156,7 +151,7 @@ describeCluster('day 2 on the real cluster', () => {
       const image = rebuildImage(cluster, 'docker.io/library/number-crunch:local', marker);
       const before = podNames(NS, 'api');
       // What the README says does not work: apply alone leaves the pods (and their old image) as they are.
-      const generation = () => cluster.kubectlJson(['get', 'deployment', 'number-crunch', '-n', NS]).metadata.generation;
+      const generation = () => cluster.kubectlJson<Deployment>(['get', 'deployment', 'number-crunch', '-n', NS]).metadata.generation;
       const generationBefore = generation();
       apply(chartObjects(NS, { ...base, proxy: { nginx: { workerConnections: 2048 } } }));
       expect(generation()).toBe(generationBefore);
@@ -198,10 +193,10 @@ describeCluster('day 2 on the real cluster', () => {
         apply(chartObjects(NS, { ...base, app: { image: 'number-crunch:local2' }, proxy: { nginx: { workerConnections: 2048 } } }));
         cluster.rolledOut(NS, ['number-crunch']);
       });
-      const pods = cluster.kubectlJson(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=api']).items
-        .filter((p: any) => !p.metadata.deletionTimestamp);
-      expect(pods.map((p: any) => p.spec.containers[0].image)).toEqual(['number-crunch:local2', 'number-crunch:local2']);
-      expect(pods.filter((p: any) => before.includes(p.metadata.name))).toEqual([]);
+      const pods = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=api']).items
+        .filter((p) => !p.metadata.deletionTimestamp);
+      expect(pods.map((p) => p.spec.containers[0].image)).toEqual(['number-crunch:local2', 'number-crunch:local2']);
+      expect(pods.filter((p) => before.includes(p.metadata.name))).toEqual([]);
       expectNoFailure('image tag local -> local2', load, `rollout ${seconds.toFixed(1)} s, old pods gone after ${goneSeconds.toFixed(1)} s`);
     });
 
@@ -238,7 +233,7 @@ describeCluster('day 2 on the real cluster', () => {
     const ip = await cluster.lbAddress('number-crunch-lb', NS);
     await answers(ip);
     const generations = () => ['number-crunch', 'number-crunch-proxy']
-      .map((d) => cluster.kubectlJson(['get', 'deployment', d, '-n', NS]).metadata.generation as number);
+      .map((d) => cluster.kubectlJson<Deployment>(['get', 'deployment', d, '-n', NS]).metadata.generation);
     const before = generations();
     const { load, seconds, goneSeconds } = await underLoad(ip, NS, () => {
       const r = cluster.kubectl(['apply', '-f', '-'], { input: inNamespace(current) });
@@ -261,9 +256,9 @@ describeCluster('day 2 on the real cluster', () => {
       const objects = chartObjects('ranges', { namespace: 'ranges', loadBalancer: { loadBalancerSourceRanges: RANGE } });
       apply(objects);
       cluster.rolledOut('ranges', ['number-crunch', 'number-crunch-proxy']);
-      const svc = cluster.kubectlJson(['get', 'service', 'number-crunch-lb', '-n', 'ranges']);
+      const svc = cluster.kubectlJson<Service>(['get', 'service', 'number-crunch-lb', '-n', 'ranges']);
       expect(svc.spec.allocateLoadBalancerNodePorts).toBe(false);
-      expect(svc.spec.ports.map((p: any) => p.nodePort)).toEqual([undefined]);
+      expect(svc.spec.ports.map((p) => p.nodePort)).toEqual([undefined]);
       const ip = await cluster.lbAddress('number-crunch-lb', 'ranges');
       // A second address of the client namespace, inside the range: the load balancer answers it, so the refusal
       // below is the source-range filter, not a broken path.
@@ -281,7 +276,7 @@ describeCluster('day 2 on the real cluster', () => {
       const objects = chartObjects('ranges-open', { namespace: 'ranges-open', loadBalancer: { loadBalancerSourceRanges: RANGE, allocateNodePorts: true } });
       apply(objects);
       cluster.rolledOut('ranges-open', ['number-crunch', 'number-crunch-proxy']);
-      const svc = cluster.kubectlJson(['get', 'service', 'number-crunch-lb', '-n', 'ranges-open']);
+      const svc = cluster.kubectlJson<Service>(['get', 'service', 'number-crunch-lb', '-n', 'ranges-open']);
       const nodePort = svc.spec.ports[0].nodePort as number;
       expect(nodePort).toBeGreaterThanOrEqual(30000);
       const ip = await cluster.lbAddress('number-crunch-lb', 'ranges-open');
@@ -306,13 +301,13 @@ describeCluster('day 2 on the real cluster', () => {
     apply(chartObjects(NS, { namespace: NS, proxy: { replicas: 2 } }));
     cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
     const pdb = await waitFor('the proxy PDB status', 30, 1000, () => {
-      const p = cluster.kubectlJson(['get', 'poddisruptionbudget', 'number-crunch-proxy-pdb', '-n', NS]);
+      const p = cluster.kubectlJson<PodDisruptionBudget>(['get', 'poddisruptionbudget', 'number-crunch-proxy-pdb', '-n', NS]);
       return p.status?.expectedPods === 2 && p.status?.currentHealthy === 2 ? p : undefined;
     });
     expect(pdb.spec.maxUnavailable).toBe(1);
     expect(pdb.status.disruptionsAllowed).toBe(1);
     // It selects exactly the proxy's pods (the Deployment's own selector).
-    const proxy = cluster.kubectlJson(['get', 'deployment', 'number-crunch-proxy', '-n', NS]);
+    const proxy = cluster.kubectlJson<Deployment>(['get', 'deployment', 'number-crunch-proxy', '-n', NS]);
     expect(pdb.spec.selector).toEqual(proxy.spec.selector);
   });
 
@@ -320,8 +315,8 @@ describeCluster('day 2 on the real cluster', () => {
     const NS = 'ha';
     const NODE1 = 'nc-node';
     const NODE2 = 'nc-node2';
-    const pods = () => cluster.kubectlJson(['get', 'pods', '-n', NS]).items.filter((p: any) => !p.metadata.deletionTimestamp);
-    const on = (node: string) => pods().filter((p: any) => p.spec.nodeName === node);
+    const pods = () => cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS]).items.filter((p) => !p.metadata.deletionTimestamp);
+    const on = (node: string) => pods().filter((p) => p.spec.nodeName === node);
     // Every pod of the namespace (2 app, 2 proxy: both with a budget of maxUnavailable 1) onto the second node.
     cluster.kubectlOk(['cordon', NODE1]);
     try {
@@ -331,11 +326,11 @@ describeCluster('day 2 on the real cluster', () => {
     } finally {
       cluster.kubectlOk(['uncordon', NODE1]);
     }
-    expect(on(NODE2).map((p: any) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
+    expect(on(NODE2).map((p) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
     const ip = await cluster.lbAddress('number-crunch-lb', NS);
     await answers(ip);
     // One app pod's log, followed to its end: the service logs its drain ('shutting down', then 'stopped').
-    const appPod = on(NODE2).find((p: any) => p.metadata.labels['app.kubernetes.io/component'] === 'api').metadata.name;
+    const appPod = on(NODE2).find((p) => p.metadata.labels['app.kubernetes.io/component'] === 'api')!.metadata.name;
     const follow = spawn(path.join(env!.CLUSTER_BIN, 'kubectl'), ['logs', '-f', '-n', NS, appPod, '-c', 'number-crunch'],
       { env: { ...process.env, KUBECONFIG: env!.KUBECONFIG }, stdio: ['ignore', 'pipe', 'pipe'] });
     let appLog = '';
@@ -355,27 +350,27 @@ describeCluster('day 2 on the real cluster', () => {
     expect(appLog).toMatch(/shutting down/);
     expect(appLog).toMatch(/stopped/);
     expect(on(NODE2)).toEqual([]);
-    expect(on(NODE1).map((p: any) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
+    expect(on(NODE1).map((p) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
     expectNoFailure(`drain of ${NODE2} (2 app + 2 proxy pods, both budgets maxUnavailable 1)`, load,
       `drain ${seconds.toFixed(1)} s, ${refused} evictions refused by a budget and retried`);
     // Back: uncordon, the node is schedulable and Ready, every pod Ready.
     cluster.kubectlOk(['uncordon', NODE2]);
-    const node = cluster.kubectlJson(['get', 'node', NODE2]);
+    const node = cluster.kubectlJson<KubeNode>(['get', 'node', NODE2]);
     expect(node.spec.unschedulable).toBeUndefined();
-    expect(node.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
+    expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
     cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', NS, '--timeout=120s'], { timeoutMs: 130_000 });
   });
 
   test('the autoscaler with its default target (above 100% of the CPU request) is accepted by the API server', () => {
     const objects = chartObjects('hpa', { namespace: 'hpa', app: { autoscaling: { maxReplicas: 4 } } });
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
-    const target = hpa.spec.metrics[0].resource.target.averageUtilization as number;
+    const target = specOf<HorizontalPodAutoscalerSpec>(hpa).metrics[0].resource.target.averageUtilization;
     expect(target).toBeGreaterThan(100);
     apply(objects);
-    const live = cluster.kubectlJson(['get', 'horizontalpodautoscaler', hpa.metadata.name, '-n', 'hpa']);
+    const live = cluster.kubectlJson<{ spec: HorizontalPodAutoscalerSpec }>(['get', 'horizontalpodautoscaler', nameOf(hpa), '-n', 'hpa']);
     expect(live.spec.metrics[0].resource.target.averageUtilization).toBe(target);
     expect(live.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'number-crunch' });
-    console.log(`HorizontalPodAutoscaler ${hpa.metadata.name}: averageUtilization ${target}% of the CPU request, accepted`);
+    console.log(`HorizontalPodAutoscaler ${nameOf(hpa)}: averageUtilization ${target}% of the CPU request, accepted`);
   });
 
   describe('MetalLB annotations on this MetalLB release', () => {
@@ -393,12 +388,12 @@ describeCluster('day 2 on the real cluster', () => {
     test('addressPool: the chart\'s Service gets an address of the pool it names (the second pool, "extra")', async () => {
       const NS = 'pool';
       const objects = chartObjects(NS, { namespace: NS, loadBalancer: { addressPool: 'extra' } });
-      const svc = objects.find((o) => o.kind === 'Service' && o.spec?.type === 'LoadBalancer')!;
-      expect(svc.metadata.annotations?.['metallb.universe.tf/address-pool']).toBe('extra');
-      expect(svc.metadata.annotations?.['metallb.io/address-pool']).toBe('extra');
+      const svc = objects.find(isLoadBalancer)!;
+      expect(svc.metadata?.annotations?.['metallb.universe.tf/address-pool']).toBe('extra');
+      expect(svc.metadata?.annotations?.['metallb.io/address-pool']).toBe('extra');
       apply(objects);
       cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
-      const ip = await cluster.lbAddress(svc.metadata.name, NS);
+      const ip = await cluster.lbAddress(nameOf(svc), NS);
       console.log(`MetalLB ${env!.METALLB_VERSION}: addressPool 'extra' -> ${ip}`);
       expect(inExtra(ip)).toBe(true);
       await answers(ip);
@@ -425,7 +420,7 @@ describeCluster('day 2 on the real cluster', () => {
         // A Service whose annotation is ignored gets an address of the default pool instead (or, where the
         // annotation is read but refused, none: then it counts as not honoured after the wait).
         const ip = await waitFor(`an address for ${c.name}`, 30, 1000, () =>
-          cluster.kubectlJson(['get', 'service', c.name, '-n', NS]).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined).catch(() => '');
+          cluster.kubectlJson<Service>(['get', 'service', c.name, '-n', NS]).status?.loadBalancer?.ingress?.[0]?.ip).catch(() => '');
         observed[c.name] = c.key === 'loadBalancerIPs' ? ip === c.value : inExtra(ip);
         console.log(`MetalLB ${env!.METALLB_VERSION}: only ${c.prefix}/${c.key}: ${c.value} -> ${ip || 'no address'}`);
       }
@@ -447,25 +442,25 @@ describeCluster('day 2 on the real cluster', () => {
       const objects = chartObjects(NS, { namespace: NS }, withSidecar);
       apply(objects);
       cluster.rolledOut(NS, ['number-crunch']);
-      const pods = cluster.kubectlJson(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=api']).items
-        .filter((p: any) => !p.metadata.deletionTimestamp);
+      const pods = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=api']).items
+        .filter((p) => !p.metadata.deletionTimestamp);
       expect(pods).toHaveLength(2);
       for (const pod of pods) {
-        const sidecar = pod.spec.containers.find((c: any) => c.name === 'sidecar');
-        expect(sidecar.securityContext.capabilities.drop).toEqual(['ALL']);
-        expect(sidecar.securityContext.allowPrivilegeEscalation).toBe(false);
-        expect(pod.status.containerStatuses.find((c: any) => c.name === 'sidecar').ready).toBe(true);
+        const sidecar = pod.spec.containers.find((c) => c.name === 'sidecar')!;
+        expect(sidecar.securityContext!.capabilities!.drop).toEqual(['ALL']);
+        expect(sidecar.securityContext!.allowPrivilegeEscalation).toBe(false);
+        expect(pod.status.containerStatuses.find((c) => c.name === 'sidecar')!.ready).toBe(true);
       }
     });
 
     test('the contrast: the same pod with the sidecar\'s capabilities left as they were is rejected there', () => {
       const deployment = chartObjects(NS, { namespace: NS }, withSidecar)
-        .find((o) => o.kind === 'Deployment' && o.metadata.name === 'number-crunch')!;
+        .find((o) => o.kind === 'Deployment' && o.metadata?.name === 'number-crunch')!;
       const pod = {
         apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sidecar-without-drop', namespace: NS },
-        spec: { ...deployment.spec.template.spec },
+        spec: { ...specOf<DeploymentSpec>(deployment).template.spec },
       };
-      pod.spec.containers = pod.spec.containers.map((c: any) => c.name === 'sidecar'
+      pod.spec.containers = pod.spec.containers.map((c) => c.name === 'sidecar'
         ? { ...c, securityContext: { ...c.securityContext, capabilities: undefined } } : c);
       const r = cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
       expect(r.status).not.toBe(0);
