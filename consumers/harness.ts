@@ -1,16 +1,19 @@
-// Shared by the consumer tests: the packed artifacts, the README's examples, the reference manifests, and running
-// commands in fresh projects. A consumer test installs what `npm run package` wrote to pkg/ into a new project of its
-// language and runs the README's example there; its manifests must be byte-identical to the reference, the same
-// example synthesized by the TypeScript sources in lib/.
+// Shared by the consumer tests. Each test copies one of examples/<language> as it is into a fresh directory, installs
+// the artifact `npm run package` wrote to pkg/ the way that example's README says, runs the example's own synth
+// command, and compares the manifests byte for byte with the reference: examples/typescript/main.ts run against the
+// sources in lib/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { dirname, join, relative, resolve } from 'node:path';
+import { K8sObject, parseManifests } from '../validation/manifests';
 
 export const ROOT = resolve(__dirname, '..');
 const PKG = join(ROOT, 'pkg');
 const BIN = join(ROOT, 'node_modules', '.bin');
+
+/** The cdk8s CLI of this repository (a pinned devDependency): `cdk8s synth` for the examples that do not install one. */
+export const CDK8S = join(BIN, 'cdk8s');
 
 /** Versions of the peer dependencies this library is built and tested against (the root devDependencies). */
 export function devVersion(name: string): string {
@@ -19,7 +22,7 @@ export function devVersion(name: string): string {
   return version;
 }
 
-/** The one file in `dir` whose name ends with `suffix`: an artifact of `npm run package`. */
+/** The one file in pkg/`dir` whose name ends with `suffix`: an artifact of `npm run package`. */
 export function artifact(dir: string, suffix: string): string {
   const full = join(PKG, dir);
   const found = existsSync(full) ? readdirSync(full).filter((f) => f.endsWith(suffix)) : [];
@@ -29,32 +32,45 @@ export function artifact(dir: string, suffix: string): string {
   return join(full, found[0]);
 }
 
-/** The code block of `lang` in the README section "Use the constructs in your own chart". */
-export function readmeExample(lang: 'ts' | 'js' | 'python' | 'go'): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Use the constructs in your own chart\n');
-  const end = readme.indexOf('\n## ', start + 1);
-  if (start < 0 || end < 0) throw new Error('README has no section "Use the constructs in your own chart"');
-  const blocks = [...readme.slice(start, end).matchAll(/^```(\w+)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === lang);
-  if (blocks.length !== 1) throw new Error(`expected one \`\`\`${lang} block in that README section, found ${blocks.length}`);
-  return blocks[0][2];
-}
-
-/** A new empty directory for a consumer project, removed by `done` unless KEEP_CONSUMERS is set. */
-export function freshProject(language: string): { dir: string; done: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), `nc-consumer-${language}-`));
-  log(`${language} consumer project: ${dir}`);
-  return { dir, done: () => (process.env.KEEP_CONSUMERS ? undefined : rmSync(dir, { recursive: true, force: true })) };
-}
-
 function log(line: string): void {
   process.stdout.write(`[consumers] ${line}\n`);
+}
+
+/** The files of examples/`language` that git keeps (committed or not ignored): no node_modules, venv or dist/. */
+function exampleFiles(language: string): string[] {
+  const dir = join('examples', language);
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', dir], { cwd: ROOT, encoding: 'utf8' });
+  const files = [...new Set(listed.split('\n').filter((f) => f !== '' && existsSync(join(ROOT, f))))].map((f) => relative(dir, f));
+  if (files.length === 0) throw new Error(`no files in ${dir}`);
+  return files;
+}
+
+/**
+ * A fresh copy of examples/`language`, laid out as in the repository: the example in `<tmp>/examples/<language>`
+ * and `<tmp>/pkg` a link to this repository's pkg/, so that its references to `../../pkg/...` find the artifacts.
+ * `done` removes it unless KEEP_CONSUMERS is set.
+ */
+export function exampleProject(language: string): { dir: string; done: () => void } {
+  const base = mkdtempSync(join(tmpdir(), `nc-consumer-${language}-`));
+  const dir = join(base, 'examples', language);
+  for (const file of exampleFiles(language)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    cpSync(join(ROOT, 'examples', language, file), join(dir, file));
+  }
+  symlinkSync(PKG, join(base, 'pkg'));
+  log(`${language} consumer project: ${dir} (examples/${language} as it is)`);
+  return { dir, done: () => (process.env.KEEP_CONSUMERS ? undefined : rmSync(base, { recursive: true, force: true })) };
+}
+
+/** A file of examples/`language` as committed to this repository. */
+export function exampleFile(language: string, file: string): string {
+  return readFileSync(join(ROOT, 'examples', language, file), 'utf8');
 }
 
 /** Runs a command (no shell), printing it, its directory and its duration; on failure the error carries its output. */
 export function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
   const where = cwd.startsWith(ROOT) ? relative(ROOT, cwd) || '.' : cwd;
-  log(`$ ${[cmd, ...args].join(' ')}   (in ${where})`);
+  log(`$ ${[cmd.startsWith(ROOT) ? relative(ROOT, cmd) : cmd, ...args].join(' ')}   (in ${where})`);
   const started = Date.now();
   try {
     const out = execFileSync(cmd, args, {
@@ -64,7 +80,7 @@ export function run(cmd: string, args: string[], cwd: string, env: NodeJS.Proces
     return out;
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed in ${where}: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed in ${where}: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`, { cause: e });
   }
 }
 
@@ -76,33 +92,32 @@ export function manifests(dir: string): Record<string, string> {
 }
 
 /**
- * The reference: the README's TypeScript example synthesized by the sources in lib/ (bundled by esbuild with
- * `number-crunch-cdk8s` aliased to lib/index.ts, run by node with CDK8S_OUTDIR). It is checked against the chart
- * the example describes before any consumer is compared with it.
+ * The reference: examples/typescript/main.ts run by tsx with `number-crunch-cdk8s` mapped to lib/index.ts (a
+ * tsconfig `paths` entry), the way cdk8s.yaml runs this project's own main.ts: no bundle, no build of lib/. The copy
+ * lives under .cache/ because tsx maps no paths for files inside node_modules. The manifests are checked against the
+ * chart the example describes before any consumer is compared with them.
  */
 export function referenceManifests(): Record<string, string> {
-  const cache = join(ROOT, 'node_modules', '.cache', 'number-crunch-consumers');
-  const entry = join(cache, 'readme-example.ts');
-  const bundle = join(cache, 'readme-example.js');
-  const outdir = join(cache, 'reference');
-  rmSync(cache, { recursive: true, force: true });
-  mkdirSync(cache, { recursive: true });
-  writeFileSync(entry, readmeExample('ts'));
-  run(join(BIN, 'esbuild'), [entry, '--bundle', '--platform=node', '--log-level=warning', `--outfile=${bundle}`,
-    '--alias:number-crunch-cdk8s=./lib/index.ts', '--external:cdk8s', '--external:cdk8s-plus-27', '--external:constructs'], ROOT);
-  run(process.execPath, [bundle], ROOT, { CDK8S_OUTDIR: outdir });
+  const work = join(ROOT, '.cache', 'consumers');
+  const outdir = join(work, 'dist');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'main.ts'), exampleFile('typescript', 'main.ts'));
+  writeFileSync(join(work, 'tsconfig.json'), `${JSON.stringify({
+    compilerOptions: { module: 'commonjs', paths: { 'number-crunch-cdk8s': [join(ROOT, 'lib', 'index.ts')] } },
+  }, null, 2)}\n`);
+  run(join(BIN, 'tsx'), ['--tsconfig', 'tsconfig.json', 'main.ts'], work, { CDK8S_OUTDIR: outdir });
   const files = manifests(outdir);
   checkShopChart(files);
   return files;
 }
 
-type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any; data?: any };
-
-/** The README example's chart, written out literally: what every consumer must have synthesized. */
+/** The example's chart, written out literally: what every consumer must have synthesized. */
 function checkShopChart(files: Record<string, string>): void {
   expect(Object.keys(files)).toEqual(['shop.k8s.yaml']);
-  const docs = parseAllDocuments(files['shop.k8s.yaml']).map((d) => d.toJSON() as Doc);
-  expect(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
+  const objects = parseManifests(files['shop.k8s.yaml'], 'shop.k8s.yaml');
+  const ref = (o: K8sObject) => `${o.kind}/${o.metadata?.name}`;
+  expect(objects.map(ref).sort()).toEqual([
     'ConfigMap/calc-proxy-config',
     'Deployment/calc',
     'Deployment/calc-proxy',
@@ -111,17 +126,21 @@ function checkShopChart(files: Record<string, string>): void {
     'Service/calc-public',
     'Service/calc-service',
   ]);
-  for (const d of docs) expect(`${d.kind}/${d.metadata.name} in ${d.metadata.namespace}`).toBe(`${d.kind}/${d.metadata.name} in shop`);
-  const byName = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name)!;
-  const app = byName('Deployment', 'calc').spec.template.spec.containers[0];
+  for (const o of objects) expect(`${ref(o)} in ${o.metadata?.namespace}`).toBe(`${ref(o)} in shop`);
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name)!;
+  const app = find('Deployment', 'calc').spec.template.spec.containers[0];
   expect([app.image, app.imagePullPolicy]).toEqual(['registry.example.com/calc:1.4.0', 'Always']);
-  expect(byName('HorizontalPodAutoscaler', 'calc-hpa').spec.maxReplicas).toBe(4);
-  const conf: string = byName('ConfigMap', 'calc-proxy-config').data['nginx.conf'];
-  expect(conf).toContain('server calc-service.shop.svc.cluster.local:8080;');
+  expect(find('HorizontalPodAutoscaler', 'calc-hpa').spec.maxReplicas).toBe(4);
+  const conf = find('ConfigMap', 'calc-proxy-config').data?.['nginx.conf'];
+  expect(conf).toContain('server calc-service.shop.svc.cluster.local:8080');
   expect(conf).toContain('worker_connections 2048;');
-  const lb = byName('Service', 'calc-public');
+  const lb = find('Service', 'calc-public');
   expect([lb.spec.type, lb.spec.externalTrafficPolicy, lb.spec.loadBalancerSourceRanges]).toEqual(['LoadBalancer', 'Local', ['10.0.0.0/8']]);
-  expect(lb.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
+  expect(lb.metadata?.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
+  // `target: edge`: the load balancer forwards to the proxy's container port (by number or by name).
+  const proxyPort = find('Deployment', 'calc-proxy').spec.template.spec.containers[0].ports[0];
+  expect(lb.spec.ports).toHaveLength(1);
+  expect([proxyPort.containerPort, proxyPort.name]).toContain(lb.spec.ports[0].targetPort);
 }
 
 /** Compares a consumer's synth output with the reference, file by file, byte for byte. */
@@ -155,7 +174,16 @@ export function installedCopies(dir: string, name: string): string[] {
   return found;
 }
 
-/** Writes `files` (name -> text) into `dir`. */
-export function writeFiles(dir: string, files: Record<string, string>): void {
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+/** The example's package.json depends on the packed library at its path in pkg/, and on the peers at `^<devVersion>`. */
+export function expectNpmDependencies(language: 'typescript' | 'javascript', tarball: string): void {
+  const deps = JSON.parse(exampleFile(language, 'package.json')).dependencies;
+  expect(deps['number-crunch-cdk8s']).toBe(`file:../../${relative(ROOT, tarball)}`);
+  for (const peer of ['cdk8s', 'cdk8s-plus-27', 'constructs']) expect({ peer, range: deps[peer] }).toEqual({ peer, range: `^${devVersion(peer)}` });
+}
+
+/** Exactly one installed copy of each construct library: the library uses the project's cdk8s, not one of its own. */
+export function expectOneCopyEach(dir: string): void {
+  for (const name of ['cdk8s', 'cdk8s-plus-27', 'constructs', 'number-crunch-cdk8s']) {
+    expect({ name, copies: installedCopies(dir, name).length }).toEqual({ name, copies: 1 });
+  }
 }
