@@ -1,4 +1,4 @@
-// Everything the checks offer, in one module: the cdk8s validation plugin loads a bundle of this file.
+// Everything the checks offer, in one module: the cdk8s validation plugin (validation/plugin) loads this file with tsx.
 export * from './manifests';
 export * from './rules';
 export * from './schema';

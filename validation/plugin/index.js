@@ -6,50 +6,24 @@
 // runs; `kubectl apply -f dist/` would reject it). On failure it also removes the manifests, so a failed synth leaves
 // no bad manifests in dist/. `properties` (cdk8s.yaml) are the rules' options: `clusterDomain` (default cluster.local).
 //
-// The rules are pure, so a pass is remembered (node_modules/.cache/number-crunch-synth/passed.json): the same
-// manifests with the same rules, plugin, lock file and properties pass again without loading the schemas (~80 ms).
-// `properties: { cache: false }` turns that off.
-const crypto = require('crypto');
+// The rules are TypeScript: tsx's CommonJS API compiles them, and what they import, as they are loaded, from the
+// sources of this run. No bundle and no cache of results here, so a change to any imported file is always seen.
 const fs = require('fs');
 const path = require('path');
+const tsx = require('tsx/cjs/api');
 
-const ROOT = path.join(__dirname, '..', '..');
-const SOURCES = ['validation', 'lib'].map((dir) => path.join(ROOT, dir));
-// Bundled by the `app` command in cdk8s.yaml right before validation; rebuilt here when missing or stale.
-const BUNDLE = path.join(ROOT, 'node_modules', '.cache', 'number-crunch-synth', 'validation', 'index.js');
 const CONSTRUCT_METADATA = 'construct-metadata.json';
-const PASSED = path.join(ROOT, 'node_modules', '.cache', 'number-crunch-synth', 'passed.json');
 
-function newestSource() {
-  return Math.max(...SOURCES.flatMap((dir) => fs.readdirSync(dir).filter((f) => /\.(ts|json)$/.test(f))
-    .map((f) => fs.statSync(path.join(dir, f)).mtimeMs)));
-}
-
+/**
+ * validation/index.ts (the rules, the manifest parser and objectRef), compiled on load by tsx. Its hook is on only
+ * while the rules load (their lazy requires are of JavaScript packages); under jest, jest's own transform loads them.
+ */
 function loadChecks() {
-  const fresh = fs.existsSync(BUNDLE) && fs.statSync(BUNDLE).mtimeMs >= newestSource();
-  if (!fresh) {
-    require('esbuild').buildSync({
-      entryPoints: [path.join(ROOT, 'validation', 'index.ts')], outfile: BUNDLE, bundle: true, platform: 'node',
-      packages: 'external', logLevel: 'warning',
-    });
-  }
-  return require(BUNDLE);
-}
-
-/** What a pass depends on: the manifests, the rules' bundle, this file, the locked packages, the properties. */
-function fingerprint(texts, properties) {
-  const hash = crypto.createHash('sha256');
-  for (const file of [BUNDLE, __filename, path.join(ROOT, 'package-lock.json')]) hash.update(`${fs.statSync(file).mtimeMs}\0`);
-  hash.update(`${JSON.stringify(properties)}\0`);
-  for (const text of texts) hash.update(`${text.length}\0${text}`);
-  return hash.digest('hex');
-}
-
-function readJson(file) {
+  const unregister = tsx.register();
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
+    return require('../index.ts');
+  } finally {
+    unregister();
   }
 }
 
@@ -78,18 +52,10 @@ class NumberCrunchPolicies {
   check(context) {
     const { RULES, parseManifests, objectRef } = loadChecks();
     const options = { clusterDomain: this.properties.clusterDomain };
-    const cache = this.properties.cache !== false;
-    const texts = context.manifests.map((file) => fs.readFileSync(file, 'utf8'));
-    const key = fingerprint(texts, options);
-    const passed = cache ? readJson(PASSED) : undefined;
-    if (passed?.key === key) {
-      context.report.submit('success', { rules: String(RULES.length), objects: String(passed.objects), cached: 'yes' });
-      return true;
-    }
     const objects = [];
     const fileOf = new Map();
-    for (const [i, file] of context.manifests.entries()) {
-      for (const o of parseManifests(texts[i], file)) {
+    for (const file of context.manifests) {
+      for (const o of parseManifests(fs.readFileSync(file, 'utf8'), file)) {
         objects.push(o);
         fileOf.set(objectRef(o), file);
       }
@@ -111,7 +77,6 @@ class NumberCrunchPolicies {
       });
     }
     context.report.submit(failed ? 'failure' : 'success', { rules: String(RULES.length), objects: String(objects.length) });
-    if (!failed && cache) fs.writeFileSync(PASSED, JSON.stringify({ key, objects: objects.length }));
     return !failed;
   }
 }
