@@ -7,6 +7,8 @@ export interface K8sObject {
   apiVersion?: string;
   kind?: string;
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // Parsed YAML of any kind: code that knows the kind reads its fields (the rules type them with kubernetes-models).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   spec?: any;
   data?: Record<string, string>;
   [key: string]: unknown;

@@ -1,5 +1,11 @@
 import { findNameCollisions } from '../lib/name-collisions';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE } from '../lib/service-address';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
+import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IServicePort } from 'kubernetes-models/v1/ServicePort';
+import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
 import { K8sObject, objectRef } from './manifests';
 import { namingErrors, podAnnotationsOf, podLabelsOf, podSpecOf, portNumbers, schemaErrors, unknownFields } from './schema';
 
@@ -35,7 +41,7 @@ const violation = (rule: string, o: K8sObject, message: string): Violation =>
 const workloads = (objects: readonly K8sObject[]) => objects.filter((o) => podSpecOf(o) !== undefined);
 const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-const containersOf = (o: K8sObject): any[] => {
+const containersOf = (o: K8sObject): IContainer[] => {
   const pod = podSpecOf(o);
   return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])];
 };
@@ -43,7 +49,7 @@ const containersOf = (o: K8sObject): any[] => {
 /** Port names and numbers of a workload's containers. */
 function containerPorts(o: K8sObject): { numbers: Set<number>; names: Set<string> } {
   const ports = containersOf(o).flatMap((c) => c.ports ?? []);
-  return { numbers: new Set(ports.map((p: any) => p.containerPort)), names: new Set(ports.map((p: any) => p.name).filter(Boolean)) };
+  return { numbers: new Set(ports.map((p) => p.containerPort)), names: new Set(ports.map((p) => p.name).filter((n): n is string => Boolean(n))) };
 }
 
 export const schemaRule: Rule = {
@@ -81,8 +87,8 @@ export const referencesExistRule: Rule = {
       objects.find((o) => o.kind === kind && ns(o) === namespace && o.metadata?.name === name);
     const found: Violation[] = [];
     for (const w of workloads(objects)) {
-      const pod = podSpecOf(w);
-      const volumes = new Set<string>((pod.volumes ?? []).map((v: any) => v.name));
+      const pod: Partial<IPodSpec> = podSpecOf(w) ?? {};
+      const volumes = new Set<string>((pod.volumes ?? []).map((v) => v.name));
       for (const v of pod.volumes ?? []) {
         // A volume's own configMap/secret, or the sources of a projected volume.
         const sources = [v, ...(v.projected?.sources ?? [])];
@@ -100,7 +106,7 @@ export const referencesExistRule: Rule = {
               }
             }
           }
-          const secretName = source === v ? source.secret?.secretName : source.secret?.name;
+          const secretName = source === v ? v.secret?.secretName : (source as IVolumeProjection).secret?.name;
           if (source.secret && !source.secret.optional && !find('Secret', ns(w), secretName)) {
             found.push(violation('references-exist', w, `volume "${v.name}" mounts Secret "${secretName}", which is not in the manifests: add it or fix the name`));
           }
@@ -112,11 +118,11 @@ export const referencesExistRule: Rule = {
           if (!volumes.has(m.name)) found.push(violation('references-exist', w, `container "${c.name}" mounts volume "${m.name}", which the pod does not define: add it to the pod's volumes or fix the mount's name`));
         }
         const refs = [
-          ...(c.envFrom ?? []).flatMap((ref: any) => [
+          ...(c.envFrom ?? []).flatMap((ref) => [
             { kind: 'ConfigMap', ref: ref.configMapRef, what: 'takes env from' },
             { kind: 'Secret', ref: ref.secretRef, what: 'takes env from' },
           ]),
-          ...(c.env ?? []).flatMap((e: any) => [
+          ...(c.env ?? []).flatMap((e) => [
             { kind: 'ConfigMap', ref: e.valueFrom?.configMapKeyRef, what: `takes env ${e.name} from` },
             { kind: 'Secret', ref: e.valueFrom?.secretKeyRef, what: `takes env ${e.name} from` },
           ]),
@@ -126,7 +132,7 @@ export const referencesExistRule: Rule = {
             found.push(violation('references-exist', w, `container "${c.name}" ${what} ${kind} "${ref.name}", which is not in the manifests: add it or fix the name`));
           }
         }
-        for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+        for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
           const port = c[probe]?.httpGet?.port ?? c[probe]?.tcpSocket?.port;
           if (port !== undefined && !(typeof port === 'number' ? ports.numbers.has(port) : ports.names.has(port))) {
             found.push(violation('references-exist', w, `container "${c.name}" ${probe} uses port ${JSON.stringify(port)}, which no container declares: probe a declared containerPort (number or name)`));
@@ -186,8 +192,9 @@ export const proxyUpstreamRule: Rule = {
           const [name, namespace] = labels;
           const svc = objects.find((o) => o.kind === 'Service' && o.metadata?.name === name && ns(o) === namespace);
           if (!svc) return fail(`names Service ${namespace}/${name}, which is not in the manifests`);
-          if (!(svc.spec?.ports ?? []).some((p: any) => p.port === Number(port))) {
-            return fail(`uses port ${port}, but Service ${namespace}/${name} listens on ${(svc.spec?.ports ?? []).map((p: any) => p.port).join(', ')}`);
+          const ports: IServicePort[] = svc.spec?.ports ?? [];
+          if (!ports.some((p) => p.port === Number(port))) {
+            return fail(`uses port ${port}, but Service ${namespace}/${name} listens on ${ports.map((p) => p.port).join(', ')}`);
           }
           if (svc.spec?.type === 'LoadBalancer') return fail(`forwards to a LoadBalancer Service: forward to the ClusterIP Service of the app`);
           return [];
@@ -227,7 +234,7 @@ export const resourcesSetRule: Rule = {
   name: 'resources-set',
   description: 'Every container requests and limits CPU and memory.',
   check: (objects) => workloads(objects).flatMap((w) => containersOf(w).flatMap((c) => {
-    const missing = ['requests', 'limits'].flatMap((kind) => ['cpu', 'memory'].filter((r) => c.resources?.[kind]?.[r] === undefined).map((r) => `${kind}.${r}`));
+    const missing = (['requests', 'limits'] as const).flatMap((kind) => ['cpu', 'memory'].filter((r) => c.resources?.[kind]?.[r] === undefined).map((r) => `${kind}.${r}`));
     return missing.length === 0 ? [] : [violation('resources-set', w, `container "${c.name}" has no ${missing.join(', ')}: set resources.requests and resources.limits of cpu and memory`)];
   })),
 };
@@ -236,7 +243,7 @@ export const probesSetRule: Rule = {
   name: 'probes-set',
   description: 'Every long-running container has readiness and liveness probes.',
   check: (objects) => workloads(objects).filter((w) => !['Job', 'CronJob'].includes(w.kind ?? '')).flatMap((w) =>
-    (podSpecOf(w).containers ?? []).flatMap((c: any) => ['readinessProbe', 'livenessProbe'].filter((p) => !c[p])
+    (podSpecOf(w)?.containers ?? []).flatMap((c) => (['readinessProbe', 'livenessProbe'] as const).filter((p) => !c[p])
       .map((p) => violation('probes-set', w, `container "${c.name}" has no ${p}: add one (an HTTP GET of a health path, or a TCP check of its port)`)))),
 };
 
@@ -251,7 +258,7 @@ const SAFE_SYSCTLS = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 
 const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
 /** What a pod's or container's securityContext breaks of the settings both levels share. */
-function sharedContextProblems(where: string, sc: any): string[] {
+function sharedContextProblems(where: string, sc: ISecurityContext | IPodSecurityContext): string[] {
   const problems: string[] = [];
   if (sc.windowsOptions?.hostProcess) problems.push(`${where} sets windowsOptions.hostProcess: remove it`);
   const se = sc.seLinuxOptions;
@@ -263,10 +270,10 @@ function sharedContextProblems(where: string, sc: any): string[] {
 
 /** Every way a pod misses the Pod Security Standard "restricted" (and our rule of no service account token). */
 export function restrictedProblems(o: K8sObject): string[] {
-  const pod = podSpecOf(o);
+  const pod: Partial<IPodSpec> = podSpecOf(o) ?? {};
   const problems: string[] = [];
   const podSc = pod.securityContext ?? {};
-  for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) {
+  for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
     if (pod[field]) problems.push(`sets ${field}: true (shares the node's namespace): remove it or set it to false`);
   }
   if (pod.automountServiceAccountToken !== false) problems.push('mounts the service account token: set automountServiceAccountToken: false');
@@ -299,12 +306,12 @@ export function restrictedProblems(o: K8sObject): string[] {
     const user = sc.runAsUser ?? podSc.runAsUser;
     if (user === undefined || user === 0) problems.push(`${where} runs as user ${user ?? '(image default)'}: set a non-zero numeric runAsUser`);
     const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
-    if (!SECCOMP_OK.includes(seccomp)) problems.push(`${where} has seccomp profile ${seccomp ?? '(none)'}: set seccompProfile.type RuntimeDefault (pod or container securityContext)`);
+    if (!SECCOMP_OK.includes(seccomp ?? '')) problems.push(`${where} has seccomp profile ${seccomp ?? '(none)'}: set seccompProfile.type RuntimeDefault (pod or container securityContext)`);
     const drop: string[] = sc.capabilities?.drop ?? [];
     if (!drop.includes('ALL')) problems.push(`${where} does not drop capability ALL: set securityContext.capabilities.drop: [ALL]`);
-    const added = (sc.capabilities?.add ?? []).filter((cap: string) => cap !== 'NET_BIND_SERVICE');
+    const added = (sc.capabilities?.add ?? []).filter((cap) => cap !== 'NET_BIND_SERVICE');
     if (added.length > 0) problems.push(`${where} adds capabilities ${added.join(', ')}: add none but NET_BIND_SERVICE`);
-    if ((c.ports ?? []).some((p: any) => p.hostPort)) problems.push(`${where} uses a hostPort: remove it and reach the pod through a Service`);
+    if ((c.ports ?? []).some((p) => p.hostPort)) problems.push(`${where} uses a hostPort: remove it and reach the pod through a Service`);
   }
   return problems;
 }

@@ -1,5 +1,7 @@
 import { isDnsLabel, isDnsSubdomain, isLabelValue } from '../lib/validate';
 import fields from './k8s-fields.json';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { K8sObject } from './manifests';
 
 /** Field names of every API type (scripts/k8s-fields.ts writes them from the Kubernetes OpenAPI definitions). */
@@ -114,13 +116,13 @@ export function namingErrors(o: K8sObject): string[] {
 export function portNumbers(o: K8sObject): Array<{ where: string; port: unknown }> {
   const found: Array<{ where: string; port: unknown }> = [];
   const pod = podSpecOf(o);
-  for (const list of ['initContainers', 'containers']) {
+  for (const list of ['initContainers', 'containers'] as const) {
     for (const [i, c] of (pod?.[list] ?? []).entries()) {
       for (const p of c.ports ?? []) {
         found.push({ where: `${list}[${i}].ports.containerPort`, port: p.containerPort });
         if (p.hostPort !== undefined) found.push({ where: `${list}[${i}].ports.hostPort`, port: p.hostPort });
       }
-      for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
         const port = c[probe]?.httpGet?.port ?? c[probe]?.tcpSocket?.port ?? c[probe]?.grpc?.port;
         if (typeof port === 'number') found.push({ where: `${list}[${i}].${probe}.port`, port });
       }
@@ -143,8 +145,11 @@ export function portNumbers(o: K8sObject): Array<{ where: string; port: unknown 
   return found;
 }
 
-/** The pod spec of a workload (or Pod), or undefined for other kinds. */
-export function podSpecOf(o: K8sObject): any {
+/**
+ * The pod spec of a workload (or Pod), or undefined for other kinds. Typed as the API defines it; the manifests are
+ * not checked against it here (the schema rule does that), so callers still guard against missing fields.
+ */
+export function podSpecOf(o: K8sObject): IPodSpec | undefined {
   switch (o.kind) {
     case 'Pod': return o.spec;
     case 'CronJob': return o.spec?.jobTemplate?.spec?.template?.spec;
@@ -154,7 +159,7 @@ export function podSpecOf(o: K8sObject): any {
 }
 
 /** The metadata of the pods a workload makes (a Pod's own), or undefined for other kinds. */
-function podMetadataOf(o: K8sObject): any {
+function podMetadataOf(o: K8sObject): IPodTemplateSpec['metadata'] {
   if (o.kind === 'Pod') return o.metadata;
   if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template?.metadata;
   return podSpecOf(o) ? o.spec?.template?.metadata : undefined;

@@ -1,4 +1,9 @@
 import { join } from 'node:path';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
+import type { IVolume } from 'kubernetes-models/v1/Volume';
 import { K8sObject, loadManifests, parseManifests } from '../../validation/manifests';
 import {
   checkManifests, imagesPinnedRule, nginxUpstreams, podSecurityRestrictedRule, probesSetRule, proxyUpstreamRule,
@@ -17,6 +22,8 @@ const appDeployment = (objects: K8sObject[]) => get(objects, 'Deployment', 'numb
 const proxyDeployment = (objects: K8sObject[]) => get(objects, 'Deployment', 'number-crunch-proxy');
 const appContainer = (objects: K8sObject[]) => appDeployment(objects).spec.template.spec.containers[0];
 const conf = (objects: K8sObject[]) => get(objects, 'ConfigMap', 'number-crunch-proxy-config').data!;
+/** The proxy's pod spec as dist/ has it: pod and containers with a securityContext. */
+type ProxyPod = IPodSpec & { securityContext: IPodSecurityContext; containers: Array<IContainer & { securityContext: ISecurityContext }> };
 
 test('the committed dist/ passes every rule', () => {
   expect(dist.length).toBeGreaterThan(5);
@@ -105,8 +112,8 @@ describe('references-exist', () => {
     const v = referencesExistRule.check(broken((o) => {
       appContainer(o).envFrom = [{ secretRef: { name: 'app-secrets' } }];
       appContainer(o).env.push({ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'tokens', key: 'token' } } });
-      const config = proxyDeployment(o).spec.template.spec.volumes.find((x: any) => x.configMap);
-      config.configMap.items = [{ key: 'nginx.cnf', path: 'nginx.conf' }];
+      const config: IVolume = proxyDeployment(o).spec.template.spec.volumes.find((x: IVolume) => x.configMap);
+      config.configMap!.items = [{ key: 'nginx.cnf', path: 'nginx.conf' }];
     }));
     expect(v.map((x) => x.message)).toEqual([
       expect.stringMatching(/^Deployment\/default\/number-crunch: container "number-crunch" takes env from Secret "app-secrets", which is not in the manifests/),
@@ -203,7 +210,7 @@ describe('pod-security-restricted', () => {
     }
     expect(new Set(v.map((x) => x.object))).toEqual(new Set(['Deployment/default/number-crunch']));
   });
-  test.each<[string, (pod: any) => void, RegExp]>([
+  test.each<[string, (pod: ProxyPod) => void, RegExp]>([
     ['pod-level runAsUser 0 under a container user', (pod) => { pod.securityContext.runAsUser = 0; }, /the pod's securityContext sets runAsUser: 0/],
     ['an SELinux user', (pod) => { pod.securityContext.seLinuxOptions = { user: 'system_u' }; }, /the pod's securityContext sets seLinuxOptions .*no user or role/],
     ['an SELinux type not for containers', (pod) => { pod.containers[0].securityContext.seLinuxOptions = { type: 'spc_t' }; }, /container "nginx" sets seLinuxOptions/],
