@@ -32,7 +32,5 @@ export function errorOf(build: (scope: Construct) => void): string {
   throw new Error('expected an error, none was thrown');
 }
 
-/** True when every key/value of `selector` is among `labels`. */
-export function selects(selector: Record<string, string>, labels: Record<string, string> = {}): boolean {
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
+/** The validation rules' selector match, for tests that check wiring. */
+export { selects } from '../validation/rules';

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { runOk } from '../test-support/run';
 import { K8sObject, parseManifests } from '../validation/manifests';
 
 export const ROOT = resolve(__dirname, '..');
@@ -72,16 +73,9 @@ export function run(cmd: string, args: string[], cwd: string, env: NodeJS.Proces
   const where = cwd.startsWith(ROOT) ? relative(ROOT, cwd) || '.' : cwd;
   log(`$ ${[cmd.startsWith(ROOT) ? relative(ROOT, cmd) : cmd, ...args].join(' ')}   (in ${where})`);
   const started = Date.now();
-  try {
-    const out = execFileSync(cmd, args, {
-      cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20,
-    });
-    log(`  ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return out;
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed in ${where}: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`, { cause: e });
-  }
+  const out = runOk(cmd, args, { cwd, env });
+  log(`  ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return out;
 }
 
 /** Every file of a synth output directory, by name. */

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runOk } from '../test-support/run';
 import { ProxyStackSpec } from './stack-spec';
 
 /**
@@ -63,7 +64,7 @@ export function reapStaleNamespaces(): string[] {
 }
 
 function run(args: string[]): string {
-  return execFileSync(args[0], args.slice(1), { stdio: 'pipe' }).toString();
+  return runOk(args[0], args.slice(1));
 }
 
 /** GET a URL; resolves with status and body, rejects on a network error or after `timeoutMs`. */

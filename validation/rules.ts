@@ -39,7 +39,8 @@ const ns = (o: K8sObject) => o.metadata?.namespace ?? DEFAULT_NAMESPACE;
 const violation = (rule: string, o: K8sObject, message: string): Violation =>
   ({ rule, object: objectRef(o), name: o.metadata?.name ?? '', message: `${objectRef(o)}: ${message}` });
 const workloads = (objects: readonly K8sObject[]) => objects.filter((o) => podSpecOf(o) !== undefined);
-const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
+/** True when a non-empty label selector matches `labels` (an empty one, as a Service's, selects nothing). */
+export const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined): boolean =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 const containersOf = (o: K8sObject): IContainer[] => {
   const pod = podSpecOf(o);

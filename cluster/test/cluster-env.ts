@@ -2,9 +2,10 @@
  * Access to the test cluster started by `npm run cluster:up` (its `.cluster/env`): kubectl, curl from the client
  * network namespace on the load balancer's LAN, and the image archives side-loaded into containerd.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { run as runCommand, Run, RunOptions } from '../../test-support/run';
 import type { K8sObject } from '../../validation/manifests';
 
 export const REPO_DIR = path.resolve(__dirname, '../..');
@@ -48,11 +49,7 @@ export function readClusterEnv(): { env?: ClusterEnv; missing?: string } {
   return { env };
 }
 
-export interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { Run } from '../../test-support/run';
 
 /** `describe` when the cluster tests can run (a cluster is up) or must (CI=true: they fail without one), else `describe.skip`. */
 export const describeCluster: jest.Describe = readClusterEnv().env || CI ? describe : describe.skip;
@@ -157,19 +154,16 @@ export function isLoadBalancer(o: K8sObject): boolean {
   return o.kind === 'Service' && (o.spec as ServiceSpec | undefined)?.type === 'LoadBalancer';
 }
 
-/** Runs a command with a time limit; never throws. */
-export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Run {
-  const r = spawnSync(cmd, args, {
-    input: opts.input, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20,
-  });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+/** Runs a command, killed after 120 s unless told otherwise; never throws. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Run {
+  return runCommand(cmd, args, { timeoutMs: 120_000, ...opts });
 }
 
 export class Cluster {
   constructor(public readonly env: ClusterEnv) {}
 
   kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Run {
-    return run(path.join(this.env.CLUSTER_BIN, 'kubectl'), args, { ...opts, env: { ...process.env, KUBECONFIG: this.env.KUBECONFIG } });
+    return run(path.join(this.env.CLUSTER_BIN, 'kubectl'), args, { ...opts, env: { KUBECONFIG: this.env.KUBECONFIG } });
   }
 
   /** kubectl that must succeed; its stdout. */
