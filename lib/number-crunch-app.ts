@@ -20,9 +20,9 @@ export interface AutoscalingProps {
   readonly maxReplicas: number;
   /**
    * Average CPU to aim for, in percent of the CPU request (above 100 is normal: the request is small). An integer
-   * below limit / request x 100, since a pod never uses more than its limit.
+   * below limit / request x 100, since a pod never uses more than its limit. The project's docs/performance.md has
+   * the measurements behind the default.
    * @default - 60% of the CPU limit: 600 with the default 50m request and 500m limit
-   * @see docs/performance.md for the measurements behind the default
    */
   readonly targetCpuUtilizationPercent?: number;
 }

@@ -2,7 +2,7 @@
 # Proves the archives of cluster/images/build.sh (and any other given) with a real containerd, without touching the
 # machine's own: starts a throwaway containerd (root, state, socket under a temporary directory; CRI plugin off),
 # imports every archive with `ctr -n k8s.io images import` and checks that it lands under its exact name, then runs:
-#   - number-crunch:local read-only: PID 1 is `node build/main.js` as 10001:10001, /square-root/4 answers
+#   - number-crunch:local read-only: PID 1 is `node build/number-crunch/src/main.js` as 10001:10001, /square-root/4 answers
 #     {"InputNumber":4,"SquareRoot":2}, a bad input answers 400, SIGTERM ends it;
 #   - the nginx stand-in with the Deployment's command, securityContext user, read-only root, the ConfigMap's
 #     nginx.conf mounted where dist/ mounts it and an emptyDir-like /tmp: `nginx -t` passes, nginx serves
@@ -123,7 +123,7 @@ if [ -n "${imported[$nc]:-}" ]; then
   c run "${run_flags[@]}" --log-uri "file://$tmp/nc.log" "$nc" nc-verify >/dev/null
   lo_up nc-verify
   ident=$(task_identity nc-verify)
-  [ "$ident" = "10001 10001 node build/main.js" ] || die "number-crunch:local runs as '$ident', expected '10001 10001 node build/main.js'"
+  [ "$ident" = "10001 10001 node build/number-crunch/src/main.js" ] || die "number-crunch:local runs as '$ident', expected '10001 10001 node build/number-crunch/src/main.js'"
   probe='
     const get = async (path) => { const r = await fetch("http://127.0.0.1:8080" + path); return r.status + " " + (await r.text()).trim(); };
     (async () => {
@@ -135,7 +135,7 @@ if [ -n "${imported[$nc]:-}" ]; then
   [ "$first" = '200 {"InputNumber":4,"SquareRoot":2}' ] || die "number-crunch:local GET /square-root/4 answered '$first'"
   [[ "$second" == '400 {'* ]] || die "number-crunch:local GET /square-root/abc answered '$second', expected a 400 JSON"
   took=$(stop_task nc-verify 10)
-  log "verify: number-crunch:local runs read-only as 10001:10001 'node build/main.js'; /square-root/4 -> $first; /square-root/abc -> $second; SIGTERM -> stopped in $took s"
+  log "verify: number-crunch:local runs read-only as 10001:10001 'node build/number-crunch/src/main.js'; /square-root/4 -> $first; /square-root/abc -> $second; SIGTERM -> stopped in $took s"
 fi
 
 # --- nginx stand-in, as the Deployment in dist/ runs it ---

@@ -150,7 +150,7 @@ describeCluster('day 2 on the real cluster', () => {
       const marker = `rebuilt-${Date.now()}`;
       const image = rebuildImage(cluster, 'docker.io/library/number-crunch:local', marker);
       const before = podNames(NS, 'api');
-      // What the README says does not work: apply alone leaves the pods (and their old image) as they are.
+      // What docs/microk8s.md says does not work: apply alone leaves the pods (and their old image) as they are.
       const generation = () => cluster.kubectlJson<Deployment>(['get', 'deployment', 'number-crunch', '-n', NS]).metadata.generation;
       const generationBefore = generation();
       apply(chartObjects(NS, { ...base, proxy: { nginx: { workerConnections: 2048 } } }));
@@ -468,7 +468,7 @@ describeCluster('day 2 on the real cluster', () => {
     });
   });
 
-  // Last: the new tag and the rebuilt image were side-loaded to every node, as the README says to do.
+  // Last: the new tag and the rebuilt image were side-loaded to every node, as docs/microk8s.md says to do.
   test('no image was pulled during the day-2 tests (every node had every image)', () => {
     expect(cluster.pullEvents()).toEqual([]);
   });
