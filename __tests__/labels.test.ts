@@ -1,4 +1,4 @@
-import { imageTag, MANAGED_BY, recommendedLabels, selectorLabels, versionLabel } from '../lib/labels';
+import { imageTag, recommendedLabels, selectorLabels, versionLabel } from '../lib/labels';
 import { isLabelValue } from '../lib/validate';
 
 test('selector labels are name and instance only', () => {
@@ -11,7 +11,7 @@ test('recommended labels carry all six keys', () => {
     'app.kubernetes.io/instance': 'b',
     'app.kubernetes.io/component': 'api',
     'app.kubernetes.io/part-of': 'p',
-    'app.kubernetes.io/managed-by': MANAGED_BY,
+    'app.kubernetes.io/managed-by': 'cdk8s',
     'app.kubernetes.io/version': '1.0',
   });
 });

@@ -113,6 +113,13 @@ describe('validation errors', () => {
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { target: web, ...props }))).toMatch(message);
   });
+  test.each<[string, IWorkload, RegExp]>([
+    ['target without a selector', { ...web, selectorLabels: {} }, /invalid target.selectorLabels \{\}: must have at least one label/],
+    ['target with a bad port', { ...web, port: 0 }, /invalid target.port 0: a port must be an integer from 1 to 65535/],
+    ['target with a bad name', { ...web, name: 'Web' }, /invalid target.name "Web"/],
+  ])('%s', (_label, target, message) => {
+    expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { target }))).toMatch(message);
+  });
   test('missing target', () => {
     expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', {})))
       .toMatch(/LoadBalancedService at 'test\/lb': invalid target undefined: pass the workload to put behind the load balancer, e.g. a ReverseProxy/);

@@ -1,5 +1,5 @@
-import { IWorkload, ProxyNetworkPolicies } from '../lib';
-import { find, synth } from './util';
+import { IWorkload, ProxyNetworkPolicies, ProxyNetworkPoliciesProps } from '../lib';
+import { errorOf, find, synth } from './util';
 
 // The policies read only names, ports and labels of the two workloads.
 const calc: IWorkload = {
@@ -49,4 +49,13 @@ test('the proxy accepts its port from anywhere and reaches only the app\'s port 
 
 test('exactly two policies', () => {
   expect(objects.map((o) => o.metadata.name)).toEqual(['calc-netpol', 'edge-netpol']);
+});
+
+test('a workload without a selector or a port is refused, naming the prop', () => {
+  expect(errorOf((scope) => new ProxyNetworkPolicies(scope, 'p', { app: { ...calc, selectorLabels: {} }, proxy: edge })))
+    .toMatch(/ProxyNetworkPolicies at 'test\/p': invalid app.selectorLabels \{\}: must have at least one label/);
+  expect(errorOf((scope) => new ProxyNetworkPolicies(scope, 'p', { app: calc, proxy: { ...edge, port: 70000 } })))
+    .toMatch(/invalid proxy.port 70000: a port must be an integer from 1 to 65535/);
+  expect(errorOf((scope) => new ProxyNetworkPolicies(scope, 'p', { app: calc } as unknown as ProxyNetworkPoliciesProps)))
+    .toMatch(/invalid proxy undefined: pass the workload/);
 });

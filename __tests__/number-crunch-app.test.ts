@@ -1,8 +1,6 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import {
-  IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
-} from '../contract';
+import { SHUTDOWN_DRAIN_TIMEOUT_MS } from '../contract';
 import { cpuMillis, NumberCrunchApp, NumberCrunchAppProps } from '../lib/number-crunch-app';
 import { errorOf, find, Manifest, selects, synth } from './util';
 
@@ -33,11 +31,11 @@ describe('defaults', () => {
 
   test('the container matches the image contract: port, probe paths, user', () => {
     const c = container(deployment);
-    expect(c.ports).toEqual([{ containerPort: SERVICE_PORT, name: 'http' }]);
-    expect(c.env).toEqual([{ name: 'PORT', value: String(SERVICE_PORT) }]);
-    expect(c.readinessProbe.httpGet).toMatchObject({ path: READINESS_PATH, port: SERVICE_PORT });
-    expect(c.livenessProbe.httpGet).toMatchObject({ path: LIVENESS_PATH, port: SERVICE_PORT });
-    expect(c.securityContext).toMatchObject({ runAsUser: IMAGE_USER_ID, runAsGroup: IMAGE_GROUP_ID, runAsNonRoot: true });
+    expect(c.ports).toEqual([{ containerPort: 8080, name: 'http' }]);
+    expect(c.env).toEqual([{ name: 'PORT', value: '8080' }]);
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
+    expect(c.securityContext).toMatchObject({ runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true });
   });
 
   test('resources small enough for a laptop node', () => {

@@ -56,7 +56,7 @@ describe('defaults: the tutorial setup on microk8s', () => {
     const lb = find(objects, 'Service', 'number-crunch-lb');
     expect(selects(lb.spec.selector, find(objects, 'Deployment', 'number-crunch-proxy').spec.template.metadata.labels)).toBe(true);
     expect(selects(lb.spec.selector, find(objects, 'Deployment', 'number-crunch').spec.template.metadata.labels)).toBe(false);
-    expect(lb.spec.ports[0].targetPort).toBe(chart.proxy.port);
+    expect(lb.spec.ports[0].targetPort).toBe(8080);
   });
 
   test('no Namespace object for "default"', () => {
@@ -78,7 +78,7 @@ describe('defaults: the tutorial setup on microk8s', () => {
     expect(app.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: chart.proxy.selectorLabels } }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
     expect(proxy.spec.podSelector.matchLabels).toEqual(chart.proxy.selectorLabels);
     expect(proxy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(proxy.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: chart.proxy.port }] }]);
+    expect(proxy.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
     expect(proxy.spec.egress[0]).toEqual({ to: [{ podSelector: { matchLabels: chart.app.selectorLabels } }], ports: [{ protocol: 'TCP', port: 8080 }] });
     expect(proxy.spec.egress[1].ports.map((p: { protocol: string; port: number }) => `${p.protocol}/${p.port}`)).toEqual(['UDP/53', 'TCP/53']);
   });
@@ -219,6 +219,11 @@ describe('chart props', () => {
       find(objects, 'NetworkPolicy', policy).spec[rule][0].ports.map((p: { port: number }) => p.port);
     expect(ports('number-crunch-netpol', 'ingress')).toEqual([9090]);
     expect(ports('number-crunch-proxy-netpol', 'egress')).toEqual([9090]);
+  });
+  test('a name given as undefined keeps the default (as when left out)', () => {
+    const { objects } = synthChart({ proxy: { name: undefined }, loadBalancer: { name: undefined } });
+    expect(objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)).toEqual(['number-crunch', 'number-crunch-proxy']);
+    expect(find(objects, 'Service', 'number-crunch-lb').spec.type).toBe('LoadBalancer');
   });
   test('cdk8s ChartProps labels are added to every object', () => {
     for (const o of synthChart({ labels: { team: 'maths' } }).objects) expect(o.metadata.labels).toMatchObject({ team: 'maths' });

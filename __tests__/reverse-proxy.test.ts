@@ -2,7 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { configChecksum, NGINX_CONF_FILE } from '../lib/nginx-conf';
 import {
-  CONFIG_CHECKSUM_ANNOTATION, DEFAULT_NGINX_IMAGE, NGINX_CONFIG_DIR, NGINX_RUNTIME_DIR, ReverseProxy, ReverseProxyProps,
+  DEFAULT_NGINX_IMAGE, NGINX_CONFIG_DIR, NGINX_RUNTIME_DIR, ReverseProxy, ReverseProxyProps,
 } from '../lib/reverse-proxy';
 import { serviceAddress } from '../lib/service-address';
 import { errorOf, find, Manifest, synth } from './util';
@@ -17,7 +17,7 @@ const build = (props: Partial<ReverseProxyProps> = {}) => {
   return { proxy, objects, deployment: find(objects, 'Deployment'), configMap: find(objects, 'ConfigMap') };
 };
 const container = (d: Manifest) => d.spec.template.spec.containers[0];
-const checksumOf = (d: Manifest) => d.spec.template.metadata.annotations![CONFIG_CHECKSUM_ANNOTATION];
+const checksumOf = (d: Manifest) => d.spec.template.metadata.annotations!['checksum/config'];
 
 describe('defaults', () => {
   const { proxy, deployment, configMap } = build();
@@ -176,6 +176,9 @@ describe('props', () => {
     expect(proxy.nginxConf).toMatch(/proxy_read_timeout 5s;/);
     expect(proxy.nginxConf).toMatch(/access_log \/dev\/stdout/);
   });
+  test('a tuning value given as undefined keeps its default (as when left out)', () => {
+    expect(build({ nginx: { workerProcesses: undefined, workerConnections: 64 } }).proxy.nginxConf).toMatch(/worker_processes 1;\n[^]*worker_connections 64;/);
+  });
 });
 
 describe('validation errors', () => {
@@ -201,6 +204,7 @@ describe('validation errors', () => {
     ['upstreamKeepalive', { nginx: { upstreamKeepalive: -1 } }, /invalid nginx.upstreamKeepalive -1/],
     ['connectTimeoutSeconds', { nginx: { connectTimeoutSeconds: 0 } }, /invalid nginx.connectTimeoutSeconds 0/],
     ['readTimeoutSeconds', { nginx: { readTimeoutSeconds: 0 } }, /invalid nginx.readTimeoutSeconds 0/],
+    ['upstream FQDN that is no DNS name', { upstream: { ...upstream, fqdn: 'calc; include /etc/passwd' } }, /invalid upstream.fqdn "calc; include \/etc\/passwd": must be a DNS subdomain/],
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new ReverseProxy(scope, 'proxy', { upstream, ...props } as ReverseProxyProps))).toMatch(message);
   });

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { COMPONENT_LABEL, NAME_LABEL } from './labels';
 import { checkCidr, checkIp, checkName, checkPort, invalid } from './validate';
-import { HTTP_PORT_NAME, IWorkload } from './workload';
+import { checkWorkload, HTTP_PORT_NAME, IWorkload } from './workload';
 
 /** How a LoadBalancer Service routes external traffic to nodes. */
 export enum ExternalTrafficPolicy {
@@ -95,6 +95,7 @@ export class LoadBalancedService extends Construct {
     if (!target) {
       invalid(this, 'target', target, 'pass the workload to put behind the load balancer, e.g. a ReverseProxy');
     }
+    checkWorkload(this, 'target', target);
     const name = checkName(this, 'name', props.name ?? `${target.name}-lb`);
     this.port = checkPort(this, 'port', props.port ?? DEFAULT_LOAD_BALANCER_PORT);
     const annotations = metallbAnnotations(this, props);

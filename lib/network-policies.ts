@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { COMPONENT_LABEL } from './labels';
-import { IWorkload } from './workload';
+import { checkWorkload, IWorkload } from './workload';
 
 /** Port of cluster DNS. */
 export const DNS_PORT = 53;
@@ -30,7 +30,8 @@ export class ProxyNetworkPolicies extends Construct {
 
   constructor(scope: Construct, id: string, props: ProxyNetworkPoliciesProps) {
     super(scope, id);
-    const { app, proxy } = props;
+    const app = checkWorkload(this, 'app', props.app);
+    const proxy = checkWorkload(this, 'proxy', props.proxy);
     const tcp = (port: number) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
     // Names distinct from every other object's: cdk8s maps validation reports to constructs by name alone.
     const metadata = (workload: IWorkload) => ({ name: `${workload.name}-netpol`, labels: { ...app.labels, [COMPONENT_LABEL]: 'network-policy' } });

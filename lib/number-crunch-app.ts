@@ -7,7 +7,8 @@ import {
 } from '../contract';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
 import { checkName, checkReplicas, checkSubdomain, invalid } from './validate';
-import { disruptionBudget, hardenedDeployment, HTTP_PORT_NAME, IWorkload, resolveWorkload, WorkloadProps } from './workload';
+import { disruptionBudget, hardenedDeployment } from './hardened-deployment';
+import { HTTP_PORT_NAME, IWorkload, resolveWorkload, WorkloadProps } from './workload';
 
 /** Horizontal pod autoscaling of the app on CPU (needs metrics-server in the cluster). */
 export interface AutoscalingProps {
@@ -157,7 +158,7 @@ export class NumberCrunchApp extends Construct implements IWorkload {
     const maxReplicas = checkReplicas(this, 'autoscaling.maxReplicas', a.maxReplicas);
     if (maxReplicas < minReplicas) {
       invalid(this, 'autoscaling.maxReplicas', maxReplicas,
-        `must be at least autoscaling.minReplicas (${minReplicas}); raise maxReplicas or lower minReplicas`);
+        `must be at least autoscaling.minReplicas (${minReplicas}${a.minReplicas === undefined ? ', which defaults to replicas' : ''}); raise maxReplicas or lower minReplicas`);
     }
     const target = autoscalingTarget(a.targetCpuUtilizationPercent, cpuMillis(resources.cpu?.request), cpuMillis(resources.cpu?.limit));
     if (typeof target !== 'number') invalid(this, target.prop, target.value, target.allowed);

@@ -95,8 +95,12 @@ export class NumberCrunchChart extends Chart {
       this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     }
     this.app = new NumberCrunchApp(this, 'App', { ...props.app, name, instance: name });
-    this.proxy = new ReverseProxy(this, 'Proxy', { name: `${name}-proxy`, ...props.proxy, instance: name, upstream: this.app.address });
-    this.loadBalancer = new LoadBalancedService(this, 'LoadBalancer', { name: `${name}-lb`, ...props.loadBalancer, target: this.proxy });
+    this.proxy = new ReverseProxy(this, 'Proxy', {
+      ...props.proxy, name: props.proxy?.name ?? `${name}-proxy`, instance: name, upstream: this.app.address,
+    });
+    this.loadBalancer = new LoadBalancedService(this, 'LoadBalancer', {
+      ...props.loadBalancer, name: props.loadBalancer?.name ?? `${name}-lb`, target: this.proxy,
+    });
     if (props.networkPolicy ?? true) {
       this.networkPolicies = new ProxyNetworkPolicies(this, 'NetworkPolicies', { app: this.app, proxy: this.proxy });
     }

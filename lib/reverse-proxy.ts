@@ -4,8 +4,9 @@ import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { configChecksum, NGINX_CONF_FILE, renderNginxConf } from './nginx-conf';
 import { ServiceAddress } from './service-address';
-import { checkName, checkPort, checkPositiveInteger, invalid } from './validate';
-import { disruptionBudget, hardenedDeployment, IWorkload, resolveWorkload, WorkloadProps } from './workload';
+import { checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid } from './validate';
+import { disruptionBudget, hardenedDeployment } from './hardened-deployment';
+import { IWorkload, resolveWorkload, WorkloadProps } from './workload';
 
 /** Tuning of the rendered `nginx.conf`; the defaults are measured in `npm run bench` (docs/performance.md). */
 export interface NginxTuningProps {
@@ -152,16 +153,22 @@ export class ReverseProxy extends Construct implements IWorkload {
     });
     const configMapName = checkName(this, 'configMapName', props.configMapName ?? `${w.name}-config`);
     checkPort(this, 'upstream.port', props.upstream.port);
+    checkSubdomain(this, 'upstream.fqdn', props.upstream.fqdn);
     this.healthPath = props.healthPath ?? DEFAULT_PROXY_HEALTH_PATH;
     if (!/^\/[A-Za-z0-9._~/-]*$/.test(this.healthPath)) {
       invalid(this, 'healthPath', this.healthPath, "must start with '/' and use only letters, digits and . _ ~ / -");
     }
     const runAsUser = checkPositiveInteger(this, 'runAsUser', props.runAsUser ?? NGINX_UNPRIVILEGED_UID);
     const runAsGroup = checkPositiveInteger(this, 'runAsGroup', props.runAsGroup ?? NGINX_UNPRIVILEGED_UID);
-    const tuning = { ...DEFAULT_NGINX_TUNING, ...props.nginx };
-    for (const key of ['workerProcesses', 'workerConnections', 'upstreamKeepalive', 'connectTimeoutSeconds', 'readTimeoutSeconds'] as const) {
-      checkPositiveInteger(this, `nginx.${key}`, tuning[key]);
-    }
+    const given = props.nginx ?? {};
+    const tuning: Required<NginxTuningProps> = {
+      workerProcesses: checkPositiveInteger(this, 'nginx.workerProcesses', given.workerProcesses ?? DEFAULT_NGINX_TUNING.workerProcesses),
+      workerConnections: checkPositiveInteger(this, 'nginx.workerConnections', given.workerConnections ?? DEFAULT_NGINX_TUNING.workerConnections),
+      upstreamKeepalive: checkPositiveInteger(this, 'nginx.upstreamKeepalive', given.upstreamKeepalive ?? DEFAULT_NGINX_TUNING.upstreamKeepalive),
+      connectTimeoutSeconds: checkPositiveInteger(this, 'nginx.connectTimeoutSeconds', given.connectTimeoutSeconds ?? DEFAULT_NGINX_TUNING.connectTimeoutSeconds),
+      readTimeoutSeconds: checkPositiveInteger(this, 'nginx.readTimeoutSeconds', given.readTimeoutSeconds ?? DEFAULT_NGINX_TUNING.readTimeoutSeconds),
+      accessLog: given.accessLog ?? DEFAULT_NGINX_TUNING.accessLog,
+    };
     this.upstream = props.upstream;
     this.name = w.name;
     this.port = w.port;

@@ -1,7 +1,5 @@
-import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import * as k8s from '../imports/k8s';
 import { DEFAULT_PART_OF, recommendedLabels, selectorLabels, versionLabel } from './labels';
 import {
   checkImage, checkLabelValue, checkName, checkNonNegativeInteger, checkPort, checkPositiveInteger, checkReplicas, invalid,
@@ -131,16 +129,10 @@ export interface ResolvedWorkload {
   readonly labels: { [key: string]: string };
 }
 
-/** Pod-template annotation carrying `imageRevision`. */
-export const IMAGE_REVISION_ANNOTATION = 'number-crunch-cdk8s/image-revision';
 /** Name of the container port and of the Service ports in front of it. */
 export const HTTP_PORT_NAME = 'http';
 /** Default pause before SIGTERM, in seconds: long enough for endpoints and kube-proxy to drop a terminating pod. */
 export const DEFAULT_PRE_STOP_SECONDS = 5;
-/** Seconds of margin in a termination grace period beyond the preStop pause and the process's own drain. */
-export const GRACE_MARGIN_SECONDS = 5;
-/** Well-known topology key of a node's hostname. */
-export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
 
 /** Applies the defaults to `props` once and validates every value; throws naming the construct and the prop. */
 export function resolveWorkload(scope: Construct, props: WorkloadProps, d: WorkloadDefaults): ResolvedWorkload {
@@ -184,171 +176,13 @@ function checkImageRevision(scope: Construct, value: string): string {
   return value;
 }
 
-/** The parts of the one container that differ between workloads; the rest comes from the resolved workload. */
-export type ContainerOptions = Pick<k8s.Container, 'name' | 'command' | 'env' | 'readinessProbe' | 'livenessProbe' | 'volumeMounts'>;
-
-/** Inputs of `hardenedDeployment`. */
-export interface HardenedDeploymentOptions {
-  /** Name, labels, selector, replicas, rollout, spreading, image, resources, port and preStop pause. */
-  readonly workload: ResolvedWorkload;
-  /** Namespace of the Deployment. @default - the chart's */
-  readonly namespace?: string;
-  /** Seconds the process may take after its stop signal; the grace period adds the preStop pause and a margin. */
-  readonly drainSeconds: number;
-  /** The rest of the one container. */
-  readonly container: ContainerOptions;
-  /** Numeric user id the pod runs as (Kubernetes can verify only a numeric user is not root). */
-  readonly runAsUser: number;
-  /** Numeric group id the pod runs as. */
-  readonly runAsGroup: number;
-  /** Volumes of the pod. @default - none */
-  readonly volumes?: k8s.Volume[];
-  /** Annotations of the pod template. @default - none */
-  readonly podAnnotations?: { [key: string]: string };
-  /** Leave `replicas` out, for a Deployment whose count an autoscaler owns. @default false */
-  readonly autoscaled?: boolean;
-}
-
-/**
- * A Deployment that meets the Pod Security Standard "restricted" (non-root numeric user, no privilege escalation,
- * every capability dropped, seccomp RuntimeDefault), with a read-only root filesystem and no service account token.
- * Its pods are selected by the stable `selectorLabels`, so the immutable selector never changes.
- * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
- */
-export function hardenedDeployment(scope: Construct, id: string, o: HardenedDeploymentOptions): ApiObject {
-  const w = o.workload;
-  const annotations = { ...o.podAnnotations, ...(w.imageRevision === undefined ? {} : { [IMAGE_REVISION_ANNOTATION]: w.imageRevision }) };
-  const identity = { runAsUser: o.runAsUser, runAsGroup: o.runAsGroup, runAsNonRoot: true };
-  return new HardenedDeployment(scope, id, {
-    metadata: { name: w.name, namespace: o.namespace, labels: w.labels },
-    spec: {
-      replicas: o.autoscaled ? undefined : w.replicas,
-      selector: { matchLabels: w.selectorLabels },
-      strategy: {
-        type: 'RollingUpdate',
-        rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(w.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(w.maxUnavailable) },
-      },
-      template: {
-        metadata: { labels: w.labels, annotations: Object.keys(annotations).length > 0 ? annotations : undefined },
-        spec: {
-          automountServiceAccountToken: false,
-          terminationGracePeriodSeconds: w.preStopSeconds + o.drainSeconds + GRACE_MARGIN_SECONDS,
-          securityContext: { ...identity, seccompProfile: { type: 'RuntimeDefault' } },
-          topologySpreadConstraints: w.spreadAcrossNodes ? [{
-            maxSkew: 1,
-            topologyKey: HOSTNAME_TOPOLOGY_KEY,
-            whenUnsatisfiable: 'ScheduleAnyway',
-            labelSelector: { matchLabels: w.selectorLabels },
-          }] : undefined,
-          containers: [{
-            ...o.container,
-            image: w.image,
-            imagePullPolicy: w.imagePullPolicy,
-            ports: [{ containerPort: w.port, name: HTTP_PORT_NAME }],
-            resources: resourceRequirements(w.resources),
-            // Keep serving while endpoints and kube-proxy drop this pod, then get the stop signal.
-            lifecycle: { preStop: { exec: { command: ['sleep', String(w.preStopSeconds)] } } },
-            securityContext: { ...identity, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-          }],
-          volumes: o.volumes,
-        },
-      },
-    },
-  });
-}
-
-/**
- * A KubeDeployment whose containers and init containers are completed to "restricted" when it is rendered, so one
- * added later with `addJsonPatch` is hardened like the first (or refused, naming it, if it asks for more).
- */
-class HardenedDeployment extends k8s.KubeDeployment {
-  public override toJson(): DeploymentJson {
-    const json: DeploymentJson = super.toJson();
-    const pod = json.spec?.template?.spec;
-    if (pod === undefined) return json;
-    const restrict = (c: ContainerJson) =>
-      ({ ...c, securityContext: restrictedContainerContext(`container "${c.name}" of Deployment "${this.name}"`, c.securityContext) });
-    pod.containers = pod.containers?.map(restrict);
-    if (pod.initContainers !== undefined) pod.initContainers = pod.initContainers.map(restrict);
-    return json;
+/** Checks what another construct reads of a workload (it may be the caller's own object): a name, a port, a selector. */
+export function checkWorkload(scope: Construct, prop: string, w: IWorkload): IWorkload {
+  if (!w) invalid(scope, prop, w, 'pass the workload, e.g. a NumberCrunchApp or a ReverseProxy');
+  checkName(scope, `${prop}.name`, w.name);
+  checkPort(scope, `${prop}.port`, w.port);
+  if (typeof w.selectorLabels !== 'object' || w.selectorLabels === null || Object.keys(w.selectorLabels).length === 0) {
+    invalid(scope, `${prop}.selectorLabels`, w.selectorLabels, 'must have at least one label: an empty selector selects no pods in a Service');
   }
-}
-
-/** The parts of a rendered Deployment that HardenedDeployment completes. */
-interface ContainerJson { readonly name: string; readonly securityContext?: ContainerSecurityContextJson }
-interface DeploymentJson {
-  readonly spec?: { readonly template?: { readonly spec?: { containers?: ContainerJson[]; initContainers?: ContainerJson[] } } };
-  readonly [key: string]: unknown;
-}
-
-/** A container's securityContext as written in the manifest. */
-export interface ContainerSecurityContextJson {
-  readonly runAsUser?: number;
-  readonly runAsGroup?: number;
-  readonly runAsNonRoot?: boolean;
-  readonly privileged?: boolean;
-  readonly readOnlyRootFilesystem?: boolean;
-  readonly allowPrivilegeEscalation?: boolean;
-  readonly capabilities?: { readonly add?: string[]; readonly drop?: string[] };
-  readonly [key: string]: unknown;
-}
-
-/** The one capability Pod Security "restricted" lets a container add. */
-const ALLOWED_ADDED_CAPABILITY = 'NET_BIND_SERVICE';
-
-/**
- * A container's securityContext completed to Pod Security "restricted", plus a read-only root filesystem unless it
- * asks for a writable one. A setting that breaks "restricted" throws, naming `where` and the fix. Keys keep their
- * order; missing ones are appended.
- */
-export function restrictedContainerContext(where: string, sc: ContainerSecurityContextJson = {}): ContainerSecurityContextJson {
-  const refuse = (setting: string, fix = 'remove it') => {
-    throw new Error(`${where} sets ${setting}, which Pod Security "restricted" forbids: ${fix}`);
-  };
-  if (sc.privileged === true) refuse('privileged: true');
-  if (sc.allowPrivilegeEscalation === true) refuse('allowPrivilegeEscalation: true');
-  if (sc.runAsNonRoot === false) refuse('runAsNonRoot: false');
-  if (sc.runAsUser === 0) refuse('runAsUser: 0', 'set a non-zero user');
-  const added = (sc.capabilities?.add ?? []).filter((cap) => cap !== ALLOWED_ADDED_CAPABILITY);
-  if (added.length > 0) {
-    throw new Error(`${where} adds capabilities ${added.join(', ')}, which Pod Security "restricted" forbids: add none but ${ALLOWED_ADDED_CAPABILITY}`);
-  }
-  const add = sc.capabilities?.add;
-  return {
-    ...sc,
-    runAsNonRoot: true,
-    privileged: false,
-    readOnlyRootFilesystem: sc.readOnlyRootFilesystem ?? true,
-    allowPrivilegeEscalation: false,
-    capabilities: { ...(add && add.length > 0 ? { add } : {}), drop: ['ALL'] },
-  };
-}
-
-/** cdk8s-plus's `ContainerResources` as the API's ResourceRequirements, in the units cdk8s-plus writes (Mi, Gi). */
-export function resourceRequirements(r: kplus.ContainerResources): k8s.ResourceRequirements | undefined {
-  const q = (value: string | undefined) => (value === undefined ? undefined : k8s.Quantity.fromString(value));
-  const side = (pick: 'request' | 'limit') => {
-    const found = {
-      'cpu': q(r.cpu?.[pick]?.amount),
-      'memory': q(r.memory?.[pick] && `${r.memory[pick]!.toMebibytes()}Mi`),
-      'ephemeral-storage': q(r.ephemeralStorage?.[pick] && `${r.ephemeralStorage[pick]!.toGibibytes()}Gi`),
-    };
-    const set = Object.entries(found).filter((e): e is [string, k8s.Quantity] => e[1] !== undefined);
-    return set.length > 0 ? Object.fromEntries(set) : undefined;
-  };
-  const limits = side('limit');
-  const requests = side('request');
-  return limits === undefined && requests === undefined ? undefined : { limits, requests };
-}
-
-/**
- * The workload's PodDisruptionBudget (policy/v1, `<name>-pdb`, one voluntary disruption at a time), made when
- * `podDisruptionBudget` is true or, left unset, when at least two replicas run. Same rule for every workload.
- */
-export function disruptionBudget(scope: Construct, w: ResolvedWorkload, fewestReplicas: number, namespace?: string): ApiObject | undefined {
-  if (!(w.podDisruptionBudget ?? fewestReplicas > 1)) return undefined;
-  return new k8s.KubePodDisruptionBudget(scope, 'PodDisruptionBudget', {
-    metadata: { name: `${w.name}-pdb`, namespace, labels: w.labels },
-    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: w.selectorLabels } },
-  });
+  return w;
 }

@@ -10,6 +10,8 @@
 set -e
 bin=node_modules/.bin
 # build:lib is jsii (its reserved-word warnings are silenced: `namespace` is reserved in C#, not a target here).
+# From a clean build/: a module deleted from lib/ must not linger in the package.
+rm -rf build .jsii
 npm run --silent build:lib
 rm -rf pkg
 "$bin/jsii-pacmak" --no-npmignore --targets js python

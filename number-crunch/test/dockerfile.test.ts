@@ -6,13 +6,15 @@ const dockerfile = readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8');
 const instructions = dockerfile.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 const args = (keyword: string) => instructions.filter((l) => l.toUpperCase().startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
 
-test('EXPOSE is the contract port', () => {
-  expect(args('EXPOSE')).toEqual([String(SERVICE_PORT)]);
+// The contract, written literally: the image listens on 8080 and runs as 10001:10001, on both sides.
+test('EXPOSE is the contract port, 8080', () => {
+  expect(args('EXPOSE')).toEqual(['8080']);
+  expect(SERVICE_PORT).toBe(8080);
 });
 
-test('USER is the numeric contract user and group (Kubernetes can verify runAsNonRoot only for a numeric user)', () => {
-  expect(args('USER')).toEqual([`${IMAGE_USER_ID}:${IMAGE_GROUP_ID}`]);
-  expect(IMAGE_USER_ID).toBeGreaterThan(0);
+test('USER is the numeric contract user and group, 10001:10001 (Kubernetes can verify runAsNonRoot only for a numeric user)', () => {
+  expect(args('USER')).toEqual(['10001:10001']);
+  expect([IMAGE_USER_ID, IMAGE_GROUP_ID]).toEqual([10001, 10001]);
 });
 
 test('every stage uses one Node LTS base: a build argument whose default is pinned to an exact version', () => {

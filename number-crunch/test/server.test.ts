@@ -1,6 +1,5 @@
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
-import { LIVENESS_PATH, READINESS_PATH } from '../../contract';
 import { NumberCrunchServer, requestPath } from '../src/server';
 import { httpRequest, parseRawResponse, rawExchange, Reply } from './http-client';
 
@@ -166,7 +165,7 @@ describe('paths and methods', () => {
   });
 
   test.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('%s is 405 with Allow', async (method) => {
-    for (const path of ['/square-root/4', '/cube-root/8', LIVENESS_PATH, READINESS_PATH]) {
+    for (const path of ['/square-root/4', '/cube-root/8', '/healthz', '/readyz']) {
       const reply = await get(path, method);
       expect(reply.status).toBe(405);
       expect(reply.headers.allow).toBe('GET, HEAD');
@@ -191,8 +190,8 @@ describe('paths and methods', () => {
   });
 
   test('health endpoints', async () => {
-    expect(await get(LIVENESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ok"}\n' });
-    expect(await get(READINESS_PATH)).toMatchObject({ status: 200, body: '{"status":"ready"}\n' });
+    expect(await get('/healthz')).toMatchObject({ status: 200, body: '{"status":"ok"}\n' });
+    expect(await get('/readyz')).toMatchObject({ status: 200, body: '{"status":"ready"}\n' });
     expect(server.ready).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { ApiObject, JsonPatch, Size, Testing } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import { NumberCrunchChart } from '../lib';
-import { ContainerSecurityContextJson, resourceRequirements, restrictedContainerContext } from '../lib/workload';
+import { ContainerSecurityContextJson, resourceRequirements, restrictedContainerContext } from '../lib/hardened-deployment';
 import { podSecurityRestrictedRule } from '../validation/rules';
 import { Manifest, find } from './util';
 
@@ -89,6 +89,11 @@ describe('restrictedContainerContext', () => {
     ['root allowed', { runAsNonRoot: false }, /container "c" sets runAsNonRoot: false, which Pod Security "restricted" forbids: remove it/],
     ['root user', { runAsUser: 0 }, /container "c" sets runAsUser: 0, which Pod Security "restricted" forbids: set a non-zero user/],
     ['added capability', { capabilities: { add: ['SYS_ADMIN'] } }, /container "c" adds capabilities SYS_ADMIN, which Pod Security "restricted" forbids: add none but NET_BIND_SERVICE/],
+    ['seccomp Unconfined', { seccompProfile: { type: 'Unconfined' } }, /container "c" sets seccompProfile Unconfined, which Pod Security "restricted" forbids: use RuntimeDefault or Localhost/],
+    ['procMount Unmasked', { procMount: 'Unmasked' }, /container "c" sets procMount: Unmasked, which Pod Security "restricted" forbids: remove it/],
+    ['SELinux type', { seLinuxOptions: { type: 'spc_t' } }, /container "c" sets seLinuxOptions.type spc_t, which Pod Security "restricted" forbids: use one of container_t/],
+    ['SELinux user', { seLinuxOptions: { user: 'root' } }, /container "c" sets seLinuxOptions.user or .role, which Pod Security "restricted" forbids/],
+    ['Windows host process', { windowsOptions: { hostProcess: true } }, /container "c" sets windowsOptions.hostProcess: true, which Pod Security "restricted" forbids/],
   ])('refuses %s', (_label, context, message) => {
     expect(() => restrictedContainerContext('container "c"', context)).toThrow(message);
   });
@@ -106,5 +111,16 @@ describe('resourceRequirements writes cdk8s-plus resources the way cdk8s-plus do
   });
   test('nothing set: no requirements at all', () => {
     expect(resourceRequirements({})).toBeUndefined();
+  });
+});
+
+describe('pod settings added with a JSON patch that break "restricted" fail synth, naming the Deployment and the fix', () => {
+  test.each<[string, string, unknown, RegExp]>([
+    ['a host port', '/spec/template/spec/containers/0/ports/0/hostPort', 8080, /container "number-crunch" of Deployment "number-crunch" sets a hostPort, which Pod Security "restricted" forbids: remove it \(a Service exposes the port\)/],
+    ['the host network', '/spec/template/spec/hostNetwork', true, /Deployment "number-crunch" sets hostNetwork: true, which Pod Security "restricted" forbids: remove it/],
+    ['a hostPath volume', '/spec/template/spec/volumes', [{ name: 'logs', hostPath: { path: '/var/log' } }], /Deployment "number-crunch" sets the hostPath volume "logs", which Pod Security "restricted" forbids: use an emptyDir/],
+    ['an Unconfined pod seccomp profile', '/spec/template/spec/securityContext/seccompProfile', { type: 'Unconfined' }, /Deployment "number-crunch" sets seccompProfile "Unconfined", which Pod Security "restricted" forbids: use RuntimeDefault or Localhost/],
+  ])('%s', (_label, path, value, message) => {
+    expect(() => synthWith((chart) => chart.app.deployment.addJsonPatch(JsonPatch.add(path, value)))).toThrow(message);
   });
 });
