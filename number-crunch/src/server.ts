@@ -112,19 +112,26 @@ function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
 
 /**
  * The path of a request target, without URL parsing: the query string is dropped, and the absolute form
- * (`http://host/square-root/4`, which HTTP/1.1 servers must accept, as Go's did) is reduced to its path.
+ * (`http://host/square-root/4`, which HTTP/1.1 servers must accept, as Go's did) is reduced to its path. In the
+ * absolute form the authority ends at the first `/`, `?` or `#` and the path at the first `?` or `#` (RFC 3986,
+ * section 3): a `/` in the query (`http://host?/square-root/4`) is not the path, which is empty there, that is `/`.
  */
 export function requestPath(target: string): string {
-  let start = 0;
-  if (target.charCodeAt(0) !== 47 /* '/' */) {
-    const authority = target.indexOf('://');
-    if (authority < 0) return target; // e.g. `OPTIONS *`: no path to route, answered 404
-    const slash = target.indexOf('/', authority + 3);
-    if (slash < 0) return '/';
-    start = slash;
-  }
-  const query = target.indexOf('?', start);
-  return query < 0 ? (start === 0 ? target : target.slice(start)) : target.slice(start, query);
+  if (target.charCodeAt(0) !== 47 /* '/' */) return absolutePath(target);
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
+/** The path of an absolute-form target (`/` when empty), or the target itself when it has no scheme (`*`). */
+function absolutePath(target: string): string {
+  const scheme = target.indexOf('://');
+  if (scheme < 0) return target; // e.g. `OPTIONS *`: no path to route, answered 404
+  const afterScheme = target.slice(scheme + 3);
+  const start = afterScheme.search(/[/?#]/);
+  if (start < 0 || afterScheme[start] !== '/') return '/';
+  const path = afterScheme.slice(start);
+  const end = path.search(/[?#]/);
+  return end < 0 ? path : path.slice(0, end);
 }
 
 /**

@@ -35,6 +35,8 @@ const expectJsonErrorAndClose = async (bytes: string, status: number, message: R
 test.each([
   ['/square-root/4', '/square-root/4'], ['/square-root/4?a=b', '/square-root/4'], ['/?', '/'],
   ['http://h/square-root/4?q', '/square-root/4'], ['https://h:8080/healthz', '/healthz'], ['http://h', '/'], ['*', '*'],
+  ['http://x?/square-root/4', '/'], ['http://x#/square-root/4', '/'], ['http://x/healthz#/square-root/4', '/healthz'],
+  ['http://x/a?b/c', '/a'],
 ])('requestPath(%p) is %p', (target, path) => {
   expect(requestPath(target)).toBe(path);
 });
@@ -235,6 +237,11 @@ describe('malformed HTTP does not crash the server', () => {
     const reply = await rawExchange(port, 'GET http://number-crunch/square-root/4?x=1 HTTP/1.1\r\nHost: number-crunch\r\nConnection: close\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(reply.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n')).toBe(true);
+  });
+
+  test('an absolute-form target with a / in its query is routed by its empty path: 404, not the query', async () => {
+    const reply = parseRawResponse(await rawExchange(port, 'GET http://x?/square-root/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    expect([reply.status, reply.body]).toEqual([404, '{"error":"no such path \\"/\\": use /square-root/<number> or /cube-root/<number> (probes: /healthz, /readyz)"}\n']);
   });
 
   test('OPTIONS * is answered, not crashed on', async () => {
