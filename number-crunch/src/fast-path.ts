@@ -18,8 +18,12 @@ export interface FastPathOwner {
  * unusual goes to node:http and gets exactly the answer it got before. The pattern is linear: no line can end early.
  */
 const REQUEST_HEAD = /(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1\r\n((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n)*)\r\n/y;
-/** Headers that change how a request is read or answered (a body, `Expect`, `Upgrade`, `Connection`): node:http's job. */
-const SPECIAL_HEADER = /(?:^|\n)(?:content-length|transfer-encoding|expect|upgrade|connection|te|trailer):/i;
+/**
+ * Headers that change how a request is read or answered (a body, `Expect`, `Upgrade`, `Connection`): node:http's job.
+ * `Proxy-Connection` too: node:http's parser takes it for `Connection` (and, after `Proxy-Connection: close`, refuses
+ * any further request on the connection), so only node:http can answer it the same way on both paths.
+ */
+const SPECIAL_HEADER = /(?:^|\n)(?:content-length|transfer-encoding|expect|upgrade|(?:proxy-)?connection|te|trailer):/i;
 /** HTTP/1.1 requires a Host header; node:http path answers its absence with the JSON 400. */
 const HOST_HEADER = /(?:^|\n)host:/i;
 /** Longest request head answered here; node:http's limit is 16 KiB, and longer heads get its 431. */

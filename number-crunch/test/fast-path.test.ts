@@ -49,6 +49,8 @@ const OTHER_REQUESTS: Array<[string, string]> = [
   ['Expect', `${get('/cube-root/8')}Expect: foo\r\n\r\n`],
   ['Expect: 100-continue', `${get('/cube-root/8', closing)}Expect: 100-continue\r\n\r\n`],
   ['Upgrade', `${get('/cube-root/8', closing)}Upgrade: websocket\r\n\r\n`],
+  ['Proxy-Connection: close', `${get('/square-root/4')}Proxy-Connection: close\r\n\r\n${get('/cube-root/8')}\r\n`],
+  ['Proxy-Connection: keep-alive', `${get('/square-root/4')}Proxy-Connection: keep-alive\r\n\r\n${get('/cube-root/8')}\r\n`],
   ['absolute form', `GET http://x/cube-root/8 HTTP/1.1\r\nHost: x\r\n${closing}\r\n`],
   ['OPTIONS *', `OPTIONS * HTTP/1.1\r\nHost: x\r\n${closing}\r\n`],
   ['CONNECT', 'CONNECT x:80 HTTP/1.1\r\nHost: x:80\r\n\r\n'],
@@ -122,6 +124,11 @@ describe('answers exactly as node:http does', () => {
     const answer = await compare(`${get('/square-root/16')}X-A: b\r\n\r\n${get('/cube-root/64')}\r\n`, 5);
     expect(answer).toContain('{"InputNumber":16,"SquareRoot":4}\n');
     expect(answer).toContain('{"InputNumber":64,"CubeRoot":4}\n');
+  });
+
+  test('Proxy-Connection: close is honoured on both paths: the answer has Connection: close', async () => {
+    const answer = await compare(`${get('/square-root/4')}Proxy-Connection: close\r\n\r\n`);
+    expect(withoutDate(answer)).toBe('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\nDate: <date>\r\nConnection: close\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n');
   });
 
   test('keep-alive: after answers from the fast path, node:http carries on on the same connection', async () => {
