@@ -81,6 +81,18 @@ function malformed(code: string | undefined): Reply {
 }
 
 /**
+ * The answer to a request whose body length cannot be known: a `Transfer-Encoding` whose final coding is not `chunked`
+ * (`identity`, `gzip`, ...). RFC 9112, section 6.3: the server MUST answer 400 and close the connection. Node's parser
+ * passes such a request on and only then fails; answering it normally would send a 200 and then the parser's 400.
+ */
+function unreadableBody(req: IncomingMessage): Reply | undefined {
+  const codings = req.headers['transfer-encoding'];
+  if (codings === undefined) return undefined;
+  const last = codings.slice(codings.lastIndexOf(',') + 1).trim().toLowerCase();
+  return last === 'chunked' ? undefined : malformed('HPE_INVALID_TRANSFER_ENCODING');
+}
+
+/**
  * True for an HTTP/1.1 request without a Host header, which must get a 400 (RFC 9112, section 3.2). The server checks
  * it itself (Node's check is turned off) so that the 400 has a JSON body; HTTP/1.0 requests need no Host header.
  */
@@ -101,13 +113,24 @@ function endWith(socket: Duplex, answer: Reply): void {
   socket.end(`${headLines(answer, true)}\r\n${answer.body}`);
 }
 
-/** A request Node could not parse: answer 400 (431 for oversized headers) and close, never crash. */
-function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  endWith(socket, malformed(err.code));
+/**
+ * Closes a connection Node no longer reads HTTP from without answering: once `res` (its last answer) is out, half-close,
+ * then drop it after CLOSE_LINGER_MS, as `endWith` does.
+ */
+function endAfter(socket: Duplex, res: ServerResponse): void {
+  socket.on('error', () => socket.destroy());
+  socket.resume();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+    linger.unref();
+    socket.once('close', () => clearTimeout(linger));
+    socket.end();
+  };
+  if (res.writableFinished) end();
+  else res.once('finish', end).once('close', end);
 }
 
 /**
@@ -146,6 +169,8 @@ export class NumberCrunchServer implements FastPathOwner {
   // those the fast path serves.
   private readonly sockets = new Set<Socket>();
   private readonly fastConnections = new Set<FastConnection>();
+  // Per connection, node:http's last answer: a parse error after it may belong to the request it answered.
+  private readonly lastAnswers = new WeakMap<Socket, ServerResponse>();
   // node:http's own handler of new connections: the fast path gives it the connections it does not serve.
   private readonly httpConnection: (socket: Socket) => void;
   private isDraining = false;
@@ -168,7 +193,7 @@ export class NumberCrunchServer implements FastPathOwner {
         socket.once('close', () => this.fastConnections.delete(connection));
       }
     });
-    this.server.on('clientError', clientError);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
     // Without a 'connect' listener Node drops a CONNECT request's connection without an answer.
     this.server.on('connect', (req: IncomingMessage, socket: Duplex) => endWith(socket, methodNotAllowed(req.method)));
     // Any Expect but 100-continue (which Node answers itself); without a listener Node sends an empty 417.
@@ -244,7 +269,26 @@ export class NumberCrunchServer implements FastPathOwner {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    this.send(res, hostMissing(req) ? MISSING_HOST : this.answer(req.method ?? '', req.url ?? '/'));
+    this.send(res, hostMissing(req) ? MISSING_HOST : unreadableBody(req) ?? this.answer(req.method ?? '', req.url ?? '/'));
+  }
+
+  /**
+   * A request Node could not parse: answer 400 (431 for oversized headers) and close, never crash. One request gets
+   * one answer: when the error is in the body of a request already answered (a malformed chunk), or in bytes after an
+   * answer that closed the connection (HPE_CLOSED_CONNECTION), a second answer would be read by the client as the
+   * answer to its next request, so the connection is only closed, after the answer that went out.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const last = this.lastAnswers.get(socket);
+    if (last !== undefined && (!last.req.complete || err.code === 'HPE_CLOSED_CONNECTION')) {
+      endAfter(socket, last);
+      return;
+    }
+    endWith(socket, malformed(err.code));
   }
 
   /** The answer to `method` on the request target `target`: one routing for node:http and the fast path. */
@@ -272,6 +316,7 @@ export class NumberCrunchServer implements FastPathOwner {
   }
 
   private send(res: ServerResponse, answer: Reply): void {
+    this.lastAnswers.set(res.req.socket, res);
     // While draining, every response closes its connection, so nothing stays open once in-flight work is done.
     res.writeHead(answer.status, headerList(answer, answer.close === true || this.isDraining));
     res.end(answer.body); // Node leaves the body out for HEAD.

@@ -126,8 +126,8 @@ describe('answers exactly as node:http does', () => {
     expect(answer).toContain('{"InputNumber":64,"CubeRoot":4}\n');
   });
 
-  test('Proxy-Connection: close is honoured on both paths: the answer has Connection: close', async () => {
-    const answer = await compare(`${get('/square-root/4')}Proxy-Connection: close\r\n\r\n`);
+  test('Proxy-Connection: close is honoured on both paths: one answer with Connection: close, the next request unread', async () => {
+    const answer = await compare(`${get('/square-root/4')}Proxy-Connection: close\r\n\r\n${get('/cube-root/8')}\r\n`);
     expect(withoutDate(answer)).toBe('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\nDate: <date>\r\nConnection: close\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n');
   });
 

@@ -208,6 +208,29 @@ describe('malformed HTTP does not crash the server', () => {
     await expectServing();
   });
 
+  test.each(['identity', 'gzip', 'chunked, identity'])('Transfer-Encoding: %s gets one 400 (no 200 first) and a closed connection', async (codings) => {
+    const raw = await rawExchange(port, `GET /square-root/4 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${codings}\r\n\r\n`);
+    expect(raw.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nContent-Type: application\/json\r\nContent-Length: 67\r\nConnection: close\r\n/);
+    expect(raw.endsWith('\r\n\r\n{"error":"malformed HTTP request (HPE_INVALID_TRANSFER_ENCODING)"}\n')).toBe(true);
+    await expectServing();
+  });
+
+  test('a malformed chunk after the request was answered only closes the connection: one request, one answer', async () => {
+    const raw = await rawExchange(port, 'GET /square-root/4 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    expect(raw.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(raw.endsWith('\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n')).toBe(true);
+    await expectServing();
+  });
+
+  test('a request after one with Connection: close is not answered (RFC 9112, section 9.6): no 400 after the 200', async () => {
+    const raw = await rawExchange(port, 'GET /square-root/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /cube-root/8 HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(raw.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(raw.endsWith('\r\nConnection: close\r\n\r\n{"InputNumber":4,"SquareRoot":2}\n')).toBe(true);
+  });
+
   test('an HTTP/1.1 request without a Host header gets 400 JSON and a closed connection', async () => {
     await expectJsonErrorAndClose('GET /square-root/4 HTTP/1.1\r\n\r\n', 400, /^missing Host header/);
     // Checked before the Expect header, as Go did.
