@@ -19,6 +19,12 @@ export interface ServerOptions {
    * @default true
    */
   readonly fastPath?: boolean;
+  /**
+   * Longest time a client may take to send a request's headers; then it gets a 408 and the connection closes. Checked
+   * every 30 s, or every `headersTimeoutMs` when that is shorter.
+   * @default 66 s (one second more than the keep-alive timeout)
+   */
+  readonly headersTimeoutMs?: number;
 }
 
 const ALLOWED_METHODS = 'GET, HEAD';
@@ -28,6 +34,8 @@ const CUBE_ROOT_PATH = CUBE_ROOT_PREFIX.slice(0, -1);
 // connections: a connection closed by the server just as nginx reuses it would cost a 502.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const MAX_TEXT_IN_ERROR = 100;
+// How often node:http looks for connections past the headers timeout (its default).
+const CONNECTIONS_CHECKING_INTERVAL_MS = 30_000;
 // After answering on a connection Node no longer reads HTTP from (a malformed request, CONNECT), the server half-closes
 // it and drops it if the client has not closed it within this time. Not at once: closing a connection with client bytes
 // still unread makes the kernel send a reset, which can discard the answer before the client reads it (Go waits 500 ms
@@ -74,9 +82,13 @@ function expectationFailed(expect: string): Reply {
   return { status: 417, body, close: true };
 }
 
-/** The answer to a request Node could not parse: 431 for oversized headers, else 400. */
+/** The answer to a request Node could not parse: 431 for oversized headers, 408 when it took too long, else 400. */
 function malformed(code: string | undefined): Reply {
   if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, body: errorBody('request headers too large'), close: true };
+  // Node's headersTimeout and requestTimeout raise ERR_HTTP_REQUEST_TIMEOUT; older parsers had HPE_HEADER_TIMEOUT.
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADER_TIMEOUT') {
+    return { status: 408, body: errorBody('request timeout: the request did not arrive in time'), close: true };
+  }
   return { status: 400, body: errorBody(`malformed HTTP request (${code ?? 'parse error'})`), close: true };
 }
 
@@ -177,9 +189,13 @@ export class NumberCrunchServer implements FastPathOwner {
   private closed?: Promise<void>;
 
   constructor(private readonly options: ServerOptions) {
-    this.server = createServer({ requireHostHeader: false }, (req, res) => this.handle(req, res));
+    const headersTimeoutMs = options.headersTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS + 1_000;
+    this.server = createServer({
+      requireHostHeader: false,
+      headersTimeout: headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL_MS, headersTimeoutMs),
+    }, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     const [httpConnection] = this.server.listeners('connection') as Array<(socket: Socket) => void>;
     this.httpConnection = httpConnection;
     const fastPath = options.fastPath ?? true;

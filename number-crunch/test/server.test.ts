@@ -299,6 +299,17 @@ describe('malformed HTTP does not crash the server', () => {
     sockets.forEach((socket) => socket.destroy());
   });
 
+  test('request headers that do not arrive in time get 408 JSON and a closed connection', async () => {
+    const slow = new NumberCrunchServer({ port: 0, host: '127.0.0.1', drainTimeoutMs: 1_000, headersTimeoutMs: 300 });
+    try {
+      const slowPort = (await slow.listen()).port;
+      const raw = await rawExchange(slowPort, 'GET /square-root/4 HTTP/1.1\r\nHost: x\r\n'); // never finished
+      expect(raw).toBe('HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: 64\r\nConnection: close\r\n\r\n{"error":"request timeout: the request did not arrive in time"}\n');
+    } finally {
+      await slow.shutdown();
+    }
+  });
+
   test('a client that disconnects mid-request does no harm', async () => {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve) => socket.write('GET /square-root/4 HTTP/1.1\r\nHo', () => resolve()));
