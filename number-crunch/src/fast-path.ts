@@ -26,6 +26,11 @@ const REQUEST_HEAD = /(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1\r\n((?:[!#$%&'*+\-.
 const SPECIAL_HEADER = /(?:^|\n)(?:content-length|transfer-encoding|expect|upgrade|(?:proxy-)?connection|te|trailer):/i;
 /** HTTP/1.1 requires a Host header; node:http path answers its absence with the JSON 400. */
 const HOST_HEADER = /(?:^|\n)host:/i;
+/**
+ * After the last answer on a connection is out, how long the client has to close its side before the server drops the
+ * connection (Go waits 500 ms too).
+ */
+export const CLOSE_LINGER_MS = 500;
 /** Longest request head answered here; node:http's limit is 16 KiB, and longer heads get its 431. */
 const MAX_HEAD_BYTES = 8192;
 
@@ -78,10 +83,29 @@ export class FastConnection {
     return !this.handedOver && !this.waitingForDrain && this.socket.bytesRead > 0;
   }
 
-  /** Closes an idle connection gracefully (pending answers are flushed first). */
+  /**
+   * Closes an idle connection gracefully: pending answers are flushed first, then the connection is closed whether or
+   * not the client closes its side (as node:http's closeIdleConnections does).
+   */
   close(): void {
     this.closing = true;
-    this.socket.end();
+    this.endSoon();
+  }
+
+  /**
+   * Half-closes after the pending answers, reads and drops whatever else the client sends, and destroys the connection
+   * CLOSE_LINGER_MS after the answers are out unless the client closed its side first: a client that keeps its side
+   * open holds nothing up. Not at once: closing with client bytes unread makes the kernel send a reset, which can
+   * discard answers the client has not read yet.
+   */
+  private endSoon(): void {
+    const { socket } = this;
+    socket.resume();
+    socket.end(() => {
+      const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+      linger.unref();
+      socket.once('close', () => clearTimeout(linger));
+    });
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -106,7 +130,7 @@ export class FastConnection {
     }
     const flushed = out === '' || this.socket.write(out);
     if (this.closing) {
-      this.socket.end();
+      this.endSoon();
     } else if (pos < text.length) {
       this.handOver(chunk.subarray(pos));
     } else if (!flushed) {
@@ -115,7 +139,9 @@ export class FastConnection {
       this.socket.pause();
       this.socket.once('drain', () => {
         this.waitingForDrain = false;
-        this.socket.resume();
+        // Shutdown started while the client was not reading: its answers are out, so the connection is done.
+        if (this.owner.ready) this.socket.resume();
+        else this.close();
       });
     }
   };

@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { FastConnection, FastPathOwner } from './fast-path';
+import { CLOSE_LINGER_MS, FastConnection, FastPathOwner } from './fast-path';
 import { headerList, headLines, Reply } from './reply';
 import { Duplex } from 'node:stream';
 import { LIVENESS_PATH, READINESS_PATH, SILENT_CONNECTION_GRACE_MS } from '../../contract';
@@ -36,11 +36,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const MAX_TEXT_IN_ERROR = 100;
 // How often node:http looks for connections past the headers timeout (its default).
 const CONNECTIONS_CHECKING_INTERVAL_MS = 30_000;
-// After answering on a connection Node no longer reads HTTP from (a malformed request, CONNECT), the server half-closes
-// it and drops it if the client has not closed it within this time. Not at once: closing a connection with client bytes
-// still unread makes the kernel send a reset, which can discard the answer before the client reads it (Go waits 500 ms
-// too). Not never: nothing else would ever close it, and an open connection holds up the shutdown.
-const CLOSE_LINGER_MS = 500;
 
 // Every body ends with a newline, as the Go service's JSON encoder ended them.
 const HEALTHY: Reply = { status: 200, body: '{"status":"ok"}\n' };
@@ -114,7 +109,10 @@ function hostMissing(req: IncomingMessage): boolean {
 
 /**
  * Answers on a connection that Node no longer reads HTTP from (a malformed request, CONNECT), so that no
- * `ServerResponse` exists for it, and closes it: half-close after the answer, then drop it after CLOSE_LINGER_MS.
+ * `ServerResponse` exists for it, and closes it: half-close after the answer, then drop it after CLOSE_LINGER_MS
+ * (the fast path closes its connections the same way). Not at once: closing a connection with client bytes still unread
+ * makes the kernel send a reset, which can discard the answer before the client reads it. Not never: nothing else would
+ * ever close it, and an open connection holds up the shutdown.
  */
 function endWith(socket: Duplex, answer: Reply): void {
   socket.on('error', () => socket.destroy()); // e.g. a reset by the client: nothing left to answer

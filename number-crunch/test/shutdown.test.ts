@@ -84,6 +84,56 @@ test('SIGTERM closes idle keep-alive connections and exits at once', async () =>
   expect(stopped.drainedMs as number).toBeLessThan(1_000);
 });
 
+test('SIGTERM closes an idle keep-alive connection whose client keeps its side open, and exits at once', async () => {
+  service = await startService();
+  const socket = connect({ port: service.port, host: '127.0.0.1', allowHalfOpen: true }); // never ends its side
+  let received = '';
+  socket.on('data', (c: Buffer) => { received += c.toString(); });
+  socket.on('error', () => undefined); // a reset fails the test below, not the process
+  const ended = new Promise<void>((resolve) => socket.on('end', resolve).on('close', resolve)); // the server closed
+  socket.write('GET /square-root/16 HTTP/1.1\r\nHost: x\r\n\r\n');
+  while (!received.includes('"SquareRoot":4')) await new Promise((r) => setTimeout(r, 10));
+
+  const started = Date.now();
+  service.child.kill('SIGTERM');
+  await ended;
+  expect(await service.exited).toBe(0);
+  socket.destroy();
+  expect(Date.now() - started).toBeLessThan(1_000);
+  expect(service.lines.find((l) => l.msg === 'stopped')!.drainedMs as number).toBeLessThan(1_000);
+}, SHUTDOWN_DRAIN_TIMEOUT_MS + 5_000); // without the fix the exit takes the whole drain timeout: fail, do not time out
+
+test('SIGTERM closes a busy keep-alive connection once its answers are read, though the client keeps its side open', async () => {
+  service = await startService();
+  const socket = connect({ port: service.port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.pause(); // reads nothing until after SIGTERM
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  // Requests of 64 bytes in writes under 64 KiB: every read the server makes ends between two requests, so the fast
+  // path serves them all, until the client's unread answers make it stop reading.
+  const request = `GET /cube-root/8 HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(21)}\r\n\r\n`;
+  expect(request.length).toBe(64);
+  const batch = request.repeat(1_000);
+  for (let i = 0; i < 60; i += 1) {
+    socket.write(batch);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  service.child.kill('SIGTERM');
+  await service.waitForLog('shutting down');
+  let received = '';
+  socket.on('error', () => undefined);
+  const ended = new Promise<void>((resolve) => socket.on('end', resolve).on('close', resolve));
+  const readingFrom = Date.now();
+  socket.on('data', (c: Buffer) => { received += c.toString(); });
+  socket.resume();
+  await ended;
+  expect(await service.exited).toBe(0);
+  socket.destroy();
+  expect(Date.now() - readingFrom).toBeLessThan(2_000);
+  // Whole answers only: the last one ends with its body.
+  expect(received.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+  expect(received.endsWith('\r\n\r\n{"InputNumber":8,"CubeRoot":2}\n')).toBe(true);
+}, SHUTDOWN_DRAIN_TIMEOUT_MS + 5_000);
+
 test('a request that never completes is cut off after the drain timeout, and the process still exits 0', async () => {
   service = await startService({ SHUTDOWN_DRAIN_TIMEOUT_MS: '300' });
   await startRequest(service.port, '/square-root/4'); // never finished
