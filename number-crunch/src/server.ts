@@ -147,7 +147,6 @@ function endAfter(socket: Duplex, res: ServerResponse): void {
 const OUTPUT_HIGH_WATER_MARK = 16 * 1024;
 /** Most request bytes node:http's parser is given at a time (see feedInSlices). */
 const SLICE_BYTES = 4096;
-const EMPTY = Buffer.alloc(0);
 
 /** node:http's own state on a socket it serves (internal, stable since Node 0.10): used only to read, never to set. */
 interface HttpSocketState {
@@ -158,10 +157,11 @@ interface HttpSocketState {
 }
 
 /**
- * Back-pressure for node:http between requests, not only between reads. node:http parses everything one read brings
- * (up to 64 KiB: some 1,600 pipelined requests) before it looks at whether the client reads its answers, and keeps
- * every answer it cannot send yet in memory, so a client that pipelines without reading costs megabytes per
- * connection. Here node:http's parser gets what is read in slices of SLICE_BYTES, and only while the connection's
+ * Back-pressure for node:http between requests, not only between reads, on the connections the fast path hands over.
+ * node:http parses everything one read brings (up to 64 KiB: some 1,300 pipelined requests) before it looks at whether
+ * the client reads its answers, and keeps every answer it cannot send yet in memory; on a connection handed over
+ * (which a flood of pipelined requests always is, a read ending inside a request) that cost megabytes per connection.
+ * Here node:http's parser gets what is read in slices of SLICE_BYTES, and only while the connection's
  * unsent output is under the socket's high-water mark (OUTPUT_HIGH_WATER_MARK) and node:http has not paused it; otherwise the rest
  * waits and the socket stops reading until 'drain'. Returns the function that takes bytes read. Where node:http's
  * listeners are not as expected (another Node version), the socket is left to node:http as it is.
@@ -255,7 +255,7 @@ export class NumberCrunchServer implements FastPathOwner {
     const [httpConnection] = this.server.listeners('connection') as Array<(socket: Socket) => void>;
     this.httpConnection = httpConnection;
     const fastPath = options.fastPath ?? true;
-    this.server.off('connection', httpConnection);
+    if (fastPath) this.server.off('connection', httpConnection);
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -263,8 +263,6 @@ export class NumberCrunchServer implements FastPathOwner {
         const connection = new FastConnection(socket, this, KEEP_ALIVE_TIMEOUT_MS);
         this.fastConnections.add(connection);
         socket.once('close', () => this.fastConnections.delete(connection));
-      } else {
-        this.handOver(socket, EMPTY);
       }
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
@@ -283,6 +281,8 @@ export class NumberCrunchServer implements FastPathOwner {
 
   /** Gives a connection the fast path does not serve to node:http, with the bytes read but not yet answered. */
   handOver(socket: Socket, rest: Buffer): void {
+    // Only here: with HTTP_FAST_PATH=0, node:http reads its connections itself (in C++, faster than slices through
+    // JavaScript) and holds at most one read's answers per connection.
     this.httpConnection.call(this.server, socket);
     const feed = feedInSlices(socket);
     if (rest.length > 0) feed(rest);

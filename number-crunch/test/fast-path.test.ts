@@ -159,9 +159,10 @@ test('a client that sends many requests without reading is answered in order, ev
   expect(inputs).toEqual(Array.from({ length: count }, (_, i) => i));
 }, 20_000);
 
-test.each(['fast', 'plain'] as const)('a client that pipelines without reading its answers makes node:http hold few of them (%s)', async (which) => {
+test('a client that pipelines without reading its answers makes node:http hold few of them', async () => {
   // node:http keeps, in memory, every answer it cannot write yet; the server must stop reading before it holds many.
-  const http = (which === 'fast' ? fast : plain)['server'];
+  // (The connection is handed over to node:http as soon as a read ends inside a request.)
+  const http = fast['server'];
   let parsed = 0;
   let written = 0;
   const count = (_req: unknown, res: { once(event: 'finish', f: () => void): void }) => {
@@ -169,7 +170,7 @@ test.each(['fast', 'plain'] as const)('a client that pipelines without reading i
     res.once('finish', () => { written += 1; });
   };
   http.on('request', count);
-  const socket = connect(ports[which], '127.0.0.1');
+  const socket = connect(ports.fast, '127.0.0.1');
   socket.pause(); // never reads
   socket.on('error', () => undefined);
   try {
