@@ -143,61 +143,6 @@ function endAfter(socket: Duplex, res: ServerResponse): void {
   else res.once('finish', end).once('close', end);
 }
 
-/** Unsent output above which a connection stops reading, on both paths. */
-const OUTPUT_HIGH_WATER_MARK = 16 * 1024;
-/** Most request bytes node:http's parser is given at a time (see feedInSlices). */
-const SLICE_BYTES = 4096;
-
-/** node:http's own state on a socket it serves (internal, stable since Node 0.10): used only to read, never to set. */
-interface HttpSocketState {
-  /** True while node:http has stopped reading because the client does not read its answers. */
-  readonly _paused?: boolean;
-  /** The parser, until node:http lets the connection go (CONNECT, upgrade, close). */
-  readonly parser?: unknown;
-}
-
-/**
- * Back-pressure for node:http between requests, not only between reads, on the connections the fast path hands over.
- * node:http parses everything one read brings (up to 64 KiB: some 1,300 pipelined requests) before it looks at whether
- * the client reads its answers, and keeps every answer it cannot send yet in memory; on a connection handed over
- * (which a flood of pipelined requests always is, a read ending inside a request) that cost megabytes per connection.
- * Here node:http's parser gets what is read in slices of SLICE_BYTES, and only while the connection's
- * unsent output is under the socket's high-water mark (OUTPUT_HIGH_WATER_MARK) and node:http has not paused it; otherwise the rest
- * waits and the socket stops reading until 'drain'. Returns the function that takes bytes read. Where node:http's
- * listeners are not as expected (another Node version), the socket is left to node:http as it is.
- */
-function feedInSlices(socket: Socket): (chunk: Buffer) => void {
-  const listeners = socket.listeners('data') as Array<(chunk: Buffer) => void>;
-  if (listeners.length !== 1) return (chunk) => socket.emit('data', chunk);
-  const [parse] = listeners;
-  const state = socket as unknown as HttpSocketState;
-  let pending: Buffer | undefined;
-  const feed = (): void => {
-    while (pending !== undefined && !socket.writableNeedDrain && state._paused !== true) {
-      if (state.parser == null || socket.destroyed) {
-        // node:http has let the connection go (CONNECT, upgrade): whoever took it reads it now.
-        pending = undefined;
-        socket.off('data', onData).off('drain', feed).off('resume', feed);
-        return;
-      }
-      const slice = pending.length > SLICE_BYTES ? pending.subarray(0, SLICE_BYTES) : pending;
-      pending = slice === pending ? undefined : pending.subarray(SLICE_BYTES);
-      parse(slice);
-    }
-    if (pending !== undefined) socket.pause(); // until 'drain' or node:http resumes it
-    else if (state._paused !== true && socket.isPaused()) socket.resume();
-  };
-  const onData = (chunk: Buffer): void => {
-    pending = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
-    feed();
-  };
-  socket.off('data', parse);
-  socket.on('data', onData); // node:http then stops reading the socket itself (see its unconsume)
-  socket.on('drain', feed); // after node:http's own 'drain' listener, which resumes its parser
-  socket.on('resume', feed); // node:http resumes also when answers it held back are out
-  return onData;
-}
-
 /**
  * The path of a request target, without URL parsing: the query string is dropped, and the absolute form
  * (`http://host/square-root/4`, which HTTP/1.1 servers must accept, as Go's did) is reduced to its path. In the
@@ -245,9 +190,6 @@ export class NumberCrunchServer implements FastPathOwner {
     const headersTimeoutMs = options.headersTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS + 1_000;
     this.server = createServer({
       requireHostHeader: false,
-      // How much unsent output makes a connection stop reading (see feedInSlices): 16 KiB, Node 20's default, on every
-      // Node (22 raised it to 64 KiB, four times as many answers held per connection).
-      highWaterMark: OUTPUT_HIGH_WATER_MARK,
       headersTimeout: headersTimeoutMs,
       connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL_MS, headersTimeoutMs),
     }, (req, res) => this.handle(req, res));
@@ -281,11 +223,8 @@ export class NumberCrunchServer implements FastPathOwner {
 
   /** Gives a connection the fast path does not serve to node:http, with the bytes read but not yet answered. */
   handOver(socket: Socket, rest: Buffer): void {
-    // Only here: with HTTP_FAST_PATH=0, node:http reads its connections itself (in C++, faster than slices through
-    // JavaScript) and holds at most one read's answers per connection.
     this.httpConnection.call(this.server, socket);
-    const feed = feedInSlices(socket);
-    if (rest.length > 0) feed(rest);
+    if (rest.length > 0) socket.emit('data', rest);
   }
 
   /**
