@@ -2,6 +2,10 @@ import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
+import { restrictedPodProblems } from './pod-security';
 import { HTTP_PORT_NAME, ResolvedWorkload } from './workload';
 
 /** Pod-template annotation carrying `imageRevision`. */
@@ -75,7 +79,7 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
             resources: resourceRequirements(w.resources),
             // Keep serving while endpoints and kube-proxy drop this pod, then get the stop signal.
             lifecycle: { preStop: { exec: { command: ['sleep', String(w.preStopSeconds)] } } },
-            securityContext: restrictedContainerContext(`container "${o.container.name}"`, identity),
+            securityContext: restrictedContainerContext(identity),
           }],
           volumes: o.volumes,
         },
@@ -86,114 +90,49 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
 
 /**
  * A KubeDeployment whose containers and init containers are completed to "restricted" when it is rendered, so one
- * added later with `addJsonPatch` is hardened like the first (or refused, naming it, if it asks for more).
+ * added later with `addJsonPatch` is hardened like the first; a pod that still breaks "restricted" (a setting that
+ * asks for more) fails synth, naming the Deployment, the container and the fix.
  */
 class HardenedDeployment extends k8s.KubeDeployment {
   public override toJson(): DeploymentJson {
     const json: DeploymentJson = super.toJson();
-    const pod = json.spec?.template?.spec;
+    const template = json.spec?.template;
+    const pod = template?.spec;
     if (pod === undefined) return json;
-    checkRestrictedPod(`Deployment "${this.name}"`, pod);
-    const restrict = (c: ContainerJson) => {
-      const where = `container "${c.name}" of Deployment "${this.name}"`;
-      if (c.ports?.some((p) => (p.hostPort ?? 0) !== 0)) refuse(where, 'a hostPort', 'remove it (a Service exposes the port)');
-      return { ...c, securityContext: restrictedContainerContext(where, c.securityContext) };
-    };
-    pod.containers = pod.containers?.map(restrict);
-    if (pod.initContainers !== undefined) pod.initContainers = pod.initContainers.map(restrict);
+    const complete = (c: IContainer): IContainer => ({ ...c, securityContext: restrictedContainerContext(c.securityContext) });
+    pod.containers = pod.containers?.map(complete);
+    if (pod.initContainers !== undefined) pod.initContainers = pod.initContainers.map(complete);
+    const problems = restrictedPodProblems(pod, template?.metadata?.annotations);
+    if (problems.length > 0) throw new Error(`Deployment "${this.name}" breaks Pod Security "restricted": ${problems.join('; ')}`);
     return json;
   }
 }
 
-/** The parts of a rendered Deployment that HardenedDeployment checks and completes. */
-interface ContainerJson {
-  readonly name: string;
-  readonly ports?: { readonly hostPort?: number }[];
-  readonly securityContext?: ContainerSecurityContextJson;
-}
-interface PodJson {
-  readonly hostNetwork?: boolean;
-  readonly volumes?: { readonly name: string; readonly hostPath?: object }[];
-  readonly securityContext?: { readonly seccompProfile?: { readonly type?: string } };
-  containers?: ContainerJson[];
-  initContainers?: ContainerJson[];
-}
+/** The parts of a rendered Deployment that HardenedDeployment completes and checks. */
 interface DeploymentJson {
-  readonly spec?: { readonly template?: { readonly spec?: PodJson } };
+  readonly spec?: {
+    readonly template?: {
+      readonly metadata?: { readonly annotations?: Record<string, string> };
+      readonly spec?: Omit<Partial<IPodSpec>, 'containers' | 'initContainers'> & { containers?: IContainer[]; initContainers?: IContainer[] };
+    };
+  };
   readonly [key: string]: unknown;
 }
-
-function refuse(where: string, setting: string, fix = 'remove it'): never {
-  throw new Error(`${where} sets ${setting}, which Pod Security "restricted" forbids: ${fix}`);
-}
-
-/** Throws, naming `where` and the fix, for a pod-level setting (added with a JSON patch) that breaks "restricted". */
-function checkRestrictedPod(where: string, pod: PodJson): void {
-  // (hostPID and hostIPC cannot be patched in: the generated KubeDeployment drops those keys when it renders.)
-  if (pod.hostNetwork === true) refuse(where, 'hostNetwork: true');
-  const hostPath = pod.volumes?.find((v) => v.hostPath !== undefined);
-  if (hostPath) refuse(where, `the hostPath volume "${hostPath.name}"`, 'use an emptyDir, a ConfigMap, a Secret or a PersistentVolumeClaim');
-  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault' && pod.securityContext?.seccompProfile?.type !== 'Localhost') {
-    refuse(where, `seccompProfile ${JSON.stringify(pod.securityContext?.seccompProfile?.type)}`, 'use RuntimeDefault or Localhost');
-  }
-}
-
-/** A container's securityContext as written in the manifest. */
-export interface ContainerSecurityContextJson {
-  readonly runAsUser?: number;
-  readonly runAsGroup?: number;
-  readonly runAsNonRoot?: boolean;
-  readonly privileged?: boolean;
-  readonly readOnlyRootFilesystem?: boolean;
-  readonly allowPrivilegeEscalation?: boolean;
-  readonly capabilities?: { readonly add?: string[]; readonly drop?: string[] };
-  readonly seccompProfile?: { readonly type: string; readonly localhostProfile?: string };
-  readonly procMount?: string;
-  readonly seLinuxOptions?: { readonly type?: string; readonly user?: string; readonly role?: string };
-  readonly windowsOptions?: { readonly hostProcess?: boolean };
-  readonly [key: string]: unknown;
-}
-
-/** SELinux types a "restricted" (and "baseline") container may set. */
-const ALLOWED_SELINUX_TYPES = ['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'];
-
-/** The one capability Pod Security "restricted" lets a container add. */
-const ALLOWED_ADDED_CAPABILITY = 'NET_BIND_SERVICE';
 
 /**
- * A container's securityContext completed to Pod Security "restricted", plus a read-only root filesystem unless it
- * asks for a writable one. A setting that breaks "restricted" throws, naming `where` and the fix. Keys keep their
- * order; missing ones are appended.
- * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
+ * A container's securityContext completed to Pod Security "restricted": what it leaves out is filled in (non-root, not
+ * privileged, no privilege escalation, a read-only root filesystem), and every capability is dropped. What it sets
+ * itself stays, so a setting that breaks "restricted" is reported by restrictedPodProblems, not hidden. Keys keep
+ * their order; missing ones are appended.
  */
-export function restrictedContainerContext(where: string, sc: ContainerSecurityContextJson = {}): ContainerSecurityContextJson {
-  if (sc.privileged === true) refuse(where, 'privileged: true');
-  if (sc.allowPrivilegeEscalation === true) refuse(where, 'allowPrivilegeEscalation: true');
-  if (sc.runAsNonRoot === false) refuse(where, 'runAsNonRoot: false');
-  if (sc.runAsUser === 0) refuse(where, 'runAsUser: 0', 'set a non-zero user');
-  if (sc.windowsOptions?.hostProcess === true) refuse(where, 'windowsOptions.hostProcess: true');
-  if (sc.procMount !== undefined && sc.procMount !== 'Default') refuse(where, `procMount: ${sc.procMount}`);
-  const seccomp = sc.seccompProfile?.type;
-  if (seccomp !== undefined && seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') {
-    refuse(where, `seccompProfile ${seccomp}`, 'use RuntimeDefault or Localhost, or leave it to the pod\'s RuntimeDefault');
-  }
-  const selinux = sc.seLinuxOptions;
-  if (selinux?.user !== undefined || selinux?.role !== undefined) refuse(where, 'seLinuxOptions.user or .role');
-  if (selinux?.type !== undefined && !ALLOWED_SELINUX_TYPES.includes(selinux.type)) {
-    refuse(where, `seLinuxOptions.type ${selinux.type}`, `use one of ${ALLOWED_SELINUX_TYPES.filter(Boolean).join(', ')}`);
-  }
-  const added = (sc.capabilities?.add ?? []).filter((cap) => cap !== ALLOWED_ADDED_CAPABILITY);
-  if (added.length > 0) {
-    throw new Error(`${where} adds capabilities ${added.join(', ')}, which Pod Security "restricted" forbids: add none but ${ALLOWED_ADDED_CAPABILITY}`);
-  }
-  const add = sc.capabilities?.add;
+export function restrictedContainerContext(sc: ISecurityContext = {}): ISecurityContext {
   return {
     ...sc,
-    runAsNonRoot: true,
-    privileged: false,
+    runAsNonRoot: sc.runAsNonRoot ?? true,
+    privileged: sc.privileged ?? false,
     readOnlyRootFilesystem: sc.readOnlyRootFilesystem ?? true,
-    allowPrivilegeEscalation: false,
-    capabilities: { ...(add && add.length > 0 ? { add } : {}), drop: ['ALL'] },
+    allowPrivilegeEscalation: sc.allowPrivilegeEscalation ?? false,
+    capabilities: { ...sc.capabilities, drop: ['ALL'] },
   };
 }
 
