@@ -110,22 +110,14 @@ export interface WorkloadDefaults {
 }
 
 /** `WorkloadProps` validated, with defaults applied, plus the labels that follow from them. */
-export interface ResolvedWorkload {
-  readonly name: string;
-  readonly instance: string;
-  readonly image: string;
-  readonly imagePullPolicy: kplus.ImagePullPolicy;
-  readonly imageRevision?: string;
-  readonly replicas: number;
-  readonly port: number;
+export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'partOf' | 'resources' | 'imageRevision' | 'podDisruptionBudget'>> {
   readonly resources: kplus.ContainerResources;
-  readonly preStopSeconds: number;
-  readonly spreadAcrossNodes: boolean;
-  readonly maxSurge: number;
-  readonly maxUnavailable: number;
+  readonly imageRevision?: string;
   /** Undefined: decided by the replica count. */
   readonly podDisruptionBudget?: boolean;
+  /** Labels that select the pods. */
   readonly selectorLabels: { [key: string]: string };
+  /** The recommended labels of every object of the workload. */
   readonly labels: { [key: string]: string };
 }
 
