@@ -4,7 +4,7 @@
 // First the service alone on loopback against the Go reference (bench/go-reference), one core each, on the image's
 // Node and on this machine's (number-crunch/bench/go-comparison.ts): throughput, CPU time per request, latency at a
 // fixed rate and the ratios to Go. Then the request path:
-// Uses the end-to-end harness (e2e/): the real service and Debian's nginx running the nginx.conf from dist/, in
+// Uses the end-to-end harness (e2e/): the real service and nginx (Debian unstable's, the pinned image's line) running the nginx.conf from dist/, in
 // network namespaces standing in for pods, and drives each with wrk for a bounded time: the service direct, through
 // the synthesized proxy, and through the tutorial's proxy config. Prints requests/s, p50/p99 latency, the ratios,
 // peak RSS of the service and of nginx, the wall time of `cdk8s synth` and of `npm test`, and PASS/FAIL against the

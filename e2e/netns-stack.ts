@@ -6,32 +6,47 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runOk } from '../test-support/run';
 import { ProxyStackSpec } from './stack-spec';
+import { StubDns } from './stub-dns';
 
 /**
  * The end-to-end harness: the synthesized stack on one machine, with network namespaces standing in for pods.
  *
- *   root namespace (tests, wrk) ──veth── proxy "pod" (Debian's nginx, the ConfigMap's nginx.conf, non-root,
+ *   root namespace (tests, wrk) ──veth── proxy "pod" (nginx, the ConfigMap's nginx.conf, non-root,
  *         │                                   │          read-only root, tmpfs where the pod has emptyDirs)
  *         └──────────────veth──── app "pod" ──┘veth      (the compiled service on its container port)
  *
- * The proxy namespace's /etc/hosts (from /etc/netns/<ns>/hosts) maps the Service's cluster DNS name to the app
- * namespace's address, the way cluster DNS maps it to the Service's ClusterIP. Addresses come from 198.18.0.0/15,
+ * nginx is Debian unstable's (scripts/fetch-nginx.sh), the line of the pinned image. A stub DNS server in the root
+ * namespace stands in for the cluster DNS: it maps the Service's cluster DNS name to the app namespace's address, the
+ * way cluster DNS maps it to the Service's ClusterIP, and the proxy namespace's /etc/hosts (from
+ * /etc/netns/<ns>/hosts) maps the name of nginx.conf's `resolver` to it. Addresses come from 198.18.0.0/15,
  * the range reserved for benchmarking, and exist only inside namespaces the harness made.
  */
 
 const live = new Set<NetnsStack>();
+let nginxPath: string | undefined;
+
+/** The `nginx` command the harness runs (Debian unstable's, from scripts/fetch-nginx.sh, fetched once). */
+export function nginxCommand(): string {
+  nginxPath ??= execFileSync(join(__dirname, '..', 'scripts', 'fetch-nginx.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return nginxPath;
+}
 process.once('exit', () => live.forEach((s) => s.destroySync()));
 
 /** Why the end-to-end tests cannot run here, or undefined when they can. */
 export function e2eUnavailableReason(): string | undefined {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
   if (process.getuid?.() !== 0) return 'network namespaces need root (run as root, as CI does)';
-  for (const tool of ['ip', 'nginx', 'unshare', 'setpriv', 'mount']) {
+  for (const tool of ['ip', 'unshare', 'setpriv', 'mount']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {
-      return `${tool} is not installed (apt-get install -y nginx iproute2 util-linux mount)`;
+      return `${tool} is not installed (apt-get install -y iproute2 util-linux mount)`;
     }
+  }
+  try {
+    nginxCommand();
+  } catch (e) {
+    return `no nginx of the pinned image's line: ${(e as Error).message.trim().split('\n').slice(-3).join(' ')}`;
   }
   const probe = `nc-probe-${process.pid}`;
   try {
@@ -148,7 +163,10 @@ export class NetnsStack {
   /** Address of the app pod as the proxy pod sees it (what the Service name resolves to). */
   readonly appIpFromProxy = `${this.subnet}.10`;
   private readonly dir = mkdtempSync(join(tmpdir(), 'nc-e2e-'));
+  /** Address of the stub cluster DNS, in the root namespace, as the proxy pod reaches it. */
+  readonly dnsIp = `${this.subnet}.1`;
   private service?: Proc;
+  private dns?: StubDns;
   private readonly nginxes: Proc[] = [];
 
   private constructor(private readonly options: NetnsStackOptions) {}
@@ -160,6 +178,9 @@ export class NetnsStack {
     live.add(stack);
     try {
       stack.createNetwork();
+      stack.dns = await StubDns.start(stack.dnsIp);
+      stack.dns.set(options.spec.upstreamHost, stack.appIpFromProxy);
+      if (options.spec.fallbackHost) stack.dns.set(options.spec.fallbackHost, stack.appIpFromProxy);
       await stack.startService();
       await stack.startNginx(options.spec.nginxConf, options.spec.proxyPort);
       return stack;
@@ -203,6 +224,35 @@ export class NetnsStack {
     this.service = startProc(['ip', 'netns', 'exec', this.appNs, process.execPath, serviceMain],
       { ...process.env, PORT: String(spec.appTargetPort), HOST: '0.0.0.0' });
     await waitFor200(this.directUrl('/readyz'), 10_000, () => this.service!.output.join(''));
+  }
+
+  /**
+   * Makes the stub cluster DNS answer the upstream's name with `ip` (as after a re-created Service), or NXDOMAIN
+   * (undefined: as while the Service is deleted).
+   */
+  setUpstreamAddress(ip: string | undefined): void {
+    this.dns!.set(this.options.spec.upstreamHost, ip);
+  }
+
+  /** DNS queries the stub cluster DNS answered so far. */
+  get dnsQueries(): number {
+    return this.dns?.queries ?? 0;
+  }
+
+  /**
+   * Gives the app pod `ip` as well, on its link to the proxy, as a re-created Service gets a new ClusterIP: the proxy
+   * pod routes it to the app.
+   */
+  addAppAddress(ip: string): void {
+    run(['ip', '-n', this.appNs, 'addr', 'add', `${ip}/32`, 'dev', `nc${this.id}a2`]);
+    run(['ip', '-n', this.proxyNs, 'route', 'add', `${ip}/32`, 'dev', `nc${this.id}p2`]);
+    // The way back to the proxy pod's end of the link stays when the old address (and its /30) goes.
+    run(['ip', '-n', this.appNs, 'route', 'add', `${this.subnet}.9/32`, 'dev', `nc${this.id}a2`]);
+  }
+
+  /** Takes the app pod's address the proxy reached it at away (the old ClusterIP of a deleted Service), or gives it back. */
+  setOldAppAddress(present: boolean): void {
+    run(['ip', '-n', this.appNs, 'addr', present ? 'add' : 'del', `${this.appIpFromProxy}/30`, 'dev', `nc${this.id}a2`]);
   }
 
   /** Stops the service (SIGTERM, as the kubelet does) and waits for it to exit. */
@@ -252,6 +302,8 @@ export class NetnsStack {
   /** Synchronous cleanup, safe to call more than once (also run on process exit). */
   destroySync(): void {
     killGroup(this.service);
+    this.dns?.stop().catch(() => undefined);
+    this.dns = undefined;
     this.nginxes.forEach((n) => killGroup(n));
     for (const ns of [this.appNs, this.proxyNs]) {
       try {
@@ -266,7 +318,7 @@ export class NetnsStack {
   }
 
   private createNetwork(): void {
-    const { upstreamHost } = this.options.spec;
+    const { upstreamHost, resolver } = this.options.spec;
     const links: Array<[string, string | undefined, string, string, string]> = [
       // [root-side or proxy-side name, its namespace (undefined = root), peer name, peer namespace, /30 base]
       [`nc${this.id}r1`, undefined, `nc${this.id}p1`, this.proxyNs, '0'],
@@ -292,7 +344,7 @@ export class NetnsStack {
     run(['ip', 'netns', 'exec', this.proxyNs, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=1024 65000']);
     mkdirSync(`/etc/netns/${this.proxyNs}`, { recursive: true });
     writeFileSync(`/etc/netns/${this.proxyNs}/hosts`,
-      `127.0.0.1 localhost\n${this.appIpFromProxy} ${upstreamHost}\n`);
+      `127.0.0.1 localhost\n${this.appIpFromProxy} ${upstreamHost}\n${resolver ? `${this.dnsIp} ${resolver}\n` : ''}`);
   }
 
   /** The command line that runs `nginx` (the container's command plus `extraArgs`) as the pod would. */
@@ -317,6 +369,7 @@ export class NetnsStack {
       `mount -o remount,bind,ro ${q(mountPath)}`,
       // emptyDirs: the only writable places.
       ...spec.emptyDirPaths.map((p) => `mount -t tmpfs -o size=64m,mode=0777 tmpfs ${q(p)}`),
+      `export PATH=${q(dirname(nginxCommand()))}:"$PATH"`,
       `exec setpriv --reuid=${spec.runAsUser} --regid=${spec.runAsGroup} --clear-groups -- "$@"`,
     ].join('\n');
     return ['ip', 'netns', 'exec', this.proxyNs, 'unshare', '--mount', '--propagation', 'private', '--',

@@ -20,6 +20,10 @@ export interface ProxyStackSpec {
   readonly proxyPort: number;
   /** Path of the proxy's own health endpoint (its readiness probe). */
   readonly proxyHealthPath: string;
+  /** The DNS server nginx.conf's `resolver` names (a host name or an address), if it has one. */
+  readonly resolver?: string;
+  /** The backup upstream's host name (nginx.conf's `server ... backup`), if it has one. */
+  readonly fallbackHost?: string;
   /** The upstream as nginx.conf names it. */
   readonly upstreamHost: string;
   readonly upstreamPort: number;
@@ -92,6 +96,8 @@ export function proxyStackSpec(objects: K8sObject[]): ProxyStackSpec {
         runAsGroup: securityContext.runAsGroup ?? runAsUser,
         proxyPort: container.ports?.[0]?.containerPort ?? fail('the proxy container has no port'),
         proxyHealthPath: container.readinessProbe?.httpGet?.path ?? fail('the proxy container has no HTTP readiness probe'),
+        resolver: /^\s*resolver\s+([^\s;]+)/m.exec(nginxConf)?.[1],
+        fallbackHost: /^\s*server\s+([^\s:;]+)[^;]*\sbackup\b[^;]*;/m.exec(nginxConf)?.[1],
         upstreamHost,
         upstreamPort: Number(port),
         appService,

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { e2eUnavailableReason, httpGet, NetnsStack, reapStaleNamespaces } from '../../e2e/netns-stack';
+import { e2eUnavailableReason, httpGet, NetnsStack, nginxCommand, reapStaleNamespaces } from '../../e2e/netns-stack';
+import { loadManifests } from '../../validation/manifests';
 import { loadProxyStackSpec } from '../../e2e/stack-spec';
 import { SERVICE_MAIN } from '../../number-crunch/test/service-process';
 
@@ -9,6 +10,9 @@ import { SERVICE_MAIN } from '../../number-crunch/test/service-process';
 // is a failure.
 const unavailable = e2eUnavailableReason();
 const spec = loadProxyStackSpec(join(__dirname, '..', '..', 'dist'));
+/** The nginx image dist/ pins for the proxy. */
+const pinnedNginxImage = (): string => JSON.stringify(loadManifests(join(__dirname, '..', '..', 'dist'))
+  .filter((o) => o.kind === 'Deployment')).match(/nginxinc\/nginx-unprivileged:[^"]+/)?.[0] ?? '';
 
 if (unavailable) {
   if (process.env.CI === 'true') {
@@ -74,6 +78,62 @@ if (unavailable) {
     }
     expect(await httpGet(stack.proxyUrl('/square-root/9'))).toMatchObject({ status: 200, body: '{"InputNumber":9,"SquareRoot":3}\n' });
   }, 30_000);
+
+  test('nginx is the pinned image\'s nginx line (Debian unstable\'s build of it)', () => {
+    const image = /nginx-unprivileged:(\d+\.\d+)\./.exec(pinnedNginxImage())?.[1];
+    // nginx -v prints to stderr.
+    const harness = /nginx\/(\d+\.\d+)\./.exec(execFileSync('sh', ['-c', '"$0" -v 2>&1', nginxCommand()], { encoding: 'utf8' }))?.[1];
+    expect(image).toMatch(/^\d+\.\d+$/);
+    expect(harness).toBe(image);
+  });
+
+  test('the upstream\'s name answered NXDOMAIN (its Service deleted) for longer than the resolve interval: the backup serves, no request fails', async () => {
+    const interval = Number(/^\s*resolver\s+\S+\s+valid=(\d+)s/m.exec(spec.nginxConf)?.[1]);
+    expect(spec.fallbackHost).toBeDefined();
+    stack.setUpstreamAddress(undefined);
+    const statuses: number[] = [];
+    try {
+      const deadline = Date.now() + (2 * interval + 1) * 1_000;
+      for (let i = 0; i < 600 && Date.now() < deadline; i++) {
+        statuses.push((await httpGet(stack.proxyUrl('/square-root/4'), 2_000)).status);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      stack.setUpstreamAddress(stack.appIpFromProxy);
+    }
+    console.log(`upstream name NXDOMAIN for ${2 * interval + 1} s: ${statuses.length} requests, ${statuses.filter((s) => s !== 200).length} failed`);
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  }, 60_000);
+
+  // Last: it moves the upstream. The Service deleted and re-created gets a new ClusterIP; the old one stops answering.
+  test('the upstream\'s name answered with a new address: nginx follows within its resolve interval, no request fails', async () => {
+    const interval = Number(/^\s*resolver\s+\S+\s+valid=(\d+)s/m.exec(spec.nginxConf)?.[1]);
+    expect(interval).toBeGreaterThan(0);
+    const newIp = `${stack.subnet}.201`;
+    stack.addAppAddress(newIp);
+    const queriesBefore = stack.dnsQueries;
+    stack.setUpstreamAddress(newIp);
+    const statuses: number[] = [];
+    const deadline = Date.now() + (interval + 2) * 1_000;
+    for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+      statuses.push((await httpGet(stack.proxyUrl('/square-root/4'), 2_000)).status);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stack.setOldAppAddress(false);
+    try {
+      const after: Array<{ status: number; ms: number }> = [];
+      for (let i = 0; i < 40; i++) after.push(await httpGet(stack.proxyUrl('/square-root/4'), 3_000));
+      console.log(`upstream moved: ${statuses.length} requests while nginx re-resolved, ${after.length} after the old ` +
+        `address went; DNS queries ${stack.dnsQueries - queriesBefore}; slowest after ${Math.max(...after.map((r) => r.ms)).toFixed(0)} ms`);
+      expect(stack.dnsQueries).toBeGreaterThan(queriesBefore);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(after.filter((r) => r.status !== 200 || r.ms > 1_000)).toEqual([]);
+    } finally {
+      stack.setOldAppAddress(true);
+      stack.setUpstreamAddress(stack.appIpFromProxy);
+    }
+  }, 60_000);
 }
 
 if (!unavailable) {

