@@ -9,6 +9,7 @@ const options = (over: Partial<NginxConfOptions> = {}): NginxConfOptions => ({
   listenPort: 8080,
   healthPath: '/nginx-health',
   runtimeDir: '/tmp',
+  resolver: 'kube-dns.kube-system.svc.cluster.local',
   ...DEFAULT_NGINX_TUNING,
   ...over,
 });
@@ -18,10 +19,27 @@ const directive = (conf: string, name: string) =>
   [...conf.matchAll(new RegExp(`^\\s*${name}\\s+([^;{}]*);`, 'gm'))].map((m) => m[1]);
 
 test('forwards to the upstream FQDN and port, never "service:namespace"', () => {
-  const conf = renderNginxConf(options({ upstream: serviceAddress('api', 'shop', 9000, 'corp.internal') }));
-  expect(directive(conf, 'server')).toEqual(['api.shop.svc.corp.internal:9000']);
+  const conf = renderNginxConf(options({ upstream: serviceAddress('api', 'shop', 9000, 'corp.internal'), upstreamTries: 1 }));
+  expect(directive(conf, 'server')).toEqual(['api.shop.svc.corp.internal:9000 resolve max_fails=0']);
   expect(conf).not.toMatch(/api:shop/);
   expect(directive(conf, 'proxy_pass')).toEqual([`http://${upstreamBlockName(serviceAddress('api', 'shop', 9000))}`]);
+});
+
+test('re-resolves the upstream through the resolver, in a shared zone, at the given interval', () => {
+  const conf = renderNginxConf(options({ resolver: '10.152.183.10', resolveIntervalSeconds: 7, connectTimeoutSeconds: 2 }));
+  expect(directive(conf, 'resolver')).toEqual(['10.152.183.10 valid=7s ipv6=off']);
+  expect(directive(conf, 'resolver_timeout')).toEqual(['2s']);
+  expect(directive(conf, 'zone')).toEqual(['number_crunch_service_upstream 64k']);
+  for (const server of directive(conf, 'server')) expect(server).toMatch(/ resolve max_fails=0$/);
+});
+
+test('retries idempotent requests on a new connection through the Service, bounded in tries and time', () => {
+  const conf = renderNginxConf(options({ upstreamTries: 4, readTimeoutSeconds: 12 }));
+  expect(directive(conf, 'server')).toEqual(Array(4).fill('number-crunch-service.default.svc.cluster.local:8080 resolve max_fails=0'));
+  expect(directive(conf, 'proxy_next_upstream')).toEqual(['error timeout']);
+  expect(directive(conf, 'proxy_next_upstream_tries')).toEqual(['4']);
+  expect(directive(conf, 'proxy_next_upstream_timeout')).toEqual(['12s']);
+  expect(conf).not.toMatch(/non_idempotent/);
 });
 
 test('speaks HTTP/1.1 with keep-alive to the upstream', () => {

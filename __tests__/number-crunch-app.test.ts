@@ -7,7 +7,13 @@ import { errorOf, find, Manifest, selects, synth } from './util';
 const build = (props?: NumberCrunchAppProps, namespace?: string) => {
   let app!: NumberCrunchApp;
   const objects = synth((chart) => { app = new NumberCrunchApp(chart, 'app', props); }, namespace);
-  return { app, objects, deployment: find(objects, 'Deployment'), service: find(objects, 'Service') };
+  const services = objects.filter((o) => o.kind === 'Service');
+  const pick = (headless: boolean) => {
+    const found = services.filter((s) => (s.spec.clusterIP === 'None') === headless);
+    if (found.length !== 1) throw new Error(`expected one ${headless ? 'headless' : 'ClusterIP'} Service, found ${found.length}`);
+    return found[0];
+  };
+  return { app, objects, deployment: find(objects, 'Deployment'), service: pick(false), headless: pick(true) };
 };
 const container = (deployment: Manifest) => deployment.spec.template.spec.containers[0];
 
@@ -44,6 +50,14 @@ describe('defaults', () => {
     });
   });
 
+  test('a headless Service <serviceName>-pods selects the same pods on the same port; its address is podsAddress', () => {
+    const { headless, service } = build({ serviceName: 'calc-api' }, 'maths');
+    expect(headless.metadata.name).toBe('calc-api-pods');
+    expect(headless.spec).toEqual({ type: 'ClusterIP', clusterIP: 'None', selector: service.spec.selector, ports: service.spec.ports });
+    expect(build({ serviceName: 'calc-api' }, 'maths').app.podsAddress)
+      .toEqual({ serviceName: 'calc-api-pods', namespace: 'maths', clusterDomain: 'cluster.local', port: 8080, fqdn: 'calc-api-pods.maths.svc.cluster.local' });
+  });
+
   test('exposes its address for the proxy', () => {
     expect(app.address).toEqual({
       serviceName: 'number-crunch-service', namespace: 'default', clusterDomain: 'cluster.local', port: 8080,
@@ -76,11 +90,19 @@ describe('defaults', () => {
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
   });
 
-  test('soft spreading across nodes', () => {
+  test('soft spreading across nodes, each revision on its own (pod-template-hash)', () => {
     expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([{
       maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway',
       labelSelector: { matchLabels: deployment.spec.selector.matchLabels },
+      matchLabelKeys: ['pod-template-hash'],
     }]);
+  });
+
+  test('pods on a node that stopped answering are replaced after 20 s, not the default 300 s', () => {
+    expect(deployment.spec.template.spec.tolerations).toEqual([
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 20 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 20 },
+    ]);
   });
 
   test('no autoscaler by default', () => {
@@ -188,7 +210,7 @@ describe('props', () => {
     const { app, objects } = build({ autoscaling: { maxReplicas: 3 } });
     expect(app.address.namespace).toBe('default');
     expect(objects.map((o) => `${o.kind}/${o.metadata.namespace}`)).toEqual([
-      'Deployment/default', 'Service/default', 'PodDisruptionBudget/default', 'HorizontalPodAutoscaler/default',
+      'Deployment/default', 'Service/default', 'Service/default', 'PodDisruptionBudget/default', 'HorizontalPodAutoscaler/default',
     ]);
   });
 
@@ -236,6 +258,14 @@ describe('props', () => {
 
   test('spreadAcrossNodes: false', () => {
     expect(build({ spreadAcrossNodes: false }).deployment.spec.template.spec.topologySpreadConstraints).toBeUndefined();
+  });
+  test('nodeFailureTolerationSeconds sets both tolerations; 0 replaces at once; a negative or fractional value is refused', () => {
+    const seconds = (n: number) => build({ nodeFailureTolerationSeconds: n }).deployment.spec.template.spec.tolerations
+      .map((t: { tolerationSeconds: number }) => t.tolerationSeconds);
+    expect(seconds(45)).toEqual([45, 45]);
+    expect(seconds(0)).toEqual([0, 0]);
+    expect(() => build({ nodeFailureTolerationSeconds: -1 })).toThrow(/nodeFailureTolerationSeconds/);
+    expect(() => build({ nodeFailureTolerationSeconds: 1.5 })).toThrow(/nodeFailureTolerationSeconds/);
   });
 
   test('autoscaling makes an HPA on CPU and hands it the replica count', () => {

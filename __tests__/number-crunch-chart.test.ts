@@ -24,13 +24,23 @@ function expectWiredCorrectly(objects: Manifest[], namespace: string) {
   // No two objects of one kind share a name in a namespace.
   const keys = objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
   expect(new Set(keys).size).toBe(keys.length);
-  // The proxy forwards to the app Service's FQDN and port.
-  const appService = objects.find((o) => o.kind === 'Service' && o.spec.type === 'ClusterIP')!;
+  // The proxy forwards to the app Service's FQDN and port (listed once per try), with the headless Service of the same
+  // pods as its backup, and nothing else.
+  const appServices = objects.filter((o) => o.kind === 'Service' && o.spec.type === 'ClusterIP');
+  const appService = appServices.find((o) => o.spec.clusterIP !== 'None')!;
+  const headless = appServices.find((o) => o.spec.clusterIP === 'None')!;
+  expect(headless.spec.selector).toEqual(appService.spec.selector);
   const conf: string = find(objects, 'ConfigMap').data!['nginx.conf'];
-  const servers = [...conf.matchAll(/^\s*server\s+([^\s;:]+):(\d+)/gm)].map((m) => ({ host: m[1], port: Number(m[2]) }));
-  expect(servers).toEqual([{
-    host: `${appService.metadata.name}.${namespace}.svc.cluster.local`, port: appService.spec.ports[0].port,
-  }]);
+  const servers = [...conf.matchAll(/^\s*server\s+([^\s;:]+):(\d+)([^;]*);/gm)]
+    .map((m) => ({ host: m[1], port: Number(m[2]), backup: / backup\b/.test(m[3]) }));
+  const primary = servers.filter((x) => !x.backup);
+  expect(primary.length).toBeGreaterThan(0);
+  expect(new Set(primary.map((x) => JSON.stringify(x)))).toEqual(new Set([JSON.stringify({
+    host: `${appService.metadata.name}.${namespace}.svc.cluster.local`, port: appService.spec.ports[0].port, backup: false,
+  })]));
+  for (const backup of servers.filter((x) => x.backup)) {
+    expect(backup).toEqual({ host: `${headless.metadata.name}.${namespace}.svc.cluster.local`, port: appService.spec.ports[0].port, backup: true });
+  }
   // Namespaced objects sit in the namespace.
   for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe(namespace);
 }
@@ -45,10 +55,14 @@ describe('defaults: the tutorial setup on microk8s', () => {
 
   test('wired correctly in the default namespace', () => expectWiredCorrectly(objects, 'default'));
 
+  test('the proxy falls back to the app pods\' headless Service while the ClusterIP Service\'s name has no address', () => {
+    expect(chart.proxy.nginxConf).toContain('server number-crunch-service-pods.default.svc.cluster.local:8080 resolve backup;');
+  });
+
   test('the ClusterIP and LoadBalancer Services have different names', () => {
     const services = objects.filter((o) => o.kind === 'Service');
     expect(services.map((s) => [s.metadata.name, s.spec.type])).toEqual([
-      ['number-crunch-service', 'ClusterIP'], ['number-crunch-lb', 'LoadBalancer'],
+      ['number-crunch-service', 'ClusterIP'], ['number-crunch-service-pods', 'ClusterIP'], ['number-crunch-lb', 'LoadBalancer'],
     ]);
   });
 
@@ -96,7 +110,7 @@ describe('another namespace', () => {
   const { objects, chart } = synthChart({ namespace: 'maths' });
   test('wired correctly, the upstream FQDN follows the namespace', () => {
     expectWiredCorrectly(objects, 'maths');
-    expect(chart.proxy.nginxConf).toContain('server number-crunch-service.maths.svc.cluster.local:8080;');
+    expect(chart.proxy.nginxConf).toContain('server number-crunch-service.maths.svc.cluster.local:8080 resolve max_fails=0;');
   });
   test('the Namespace object comes first and has no namespace itself', () => {
     expect(objects[0].kind).toBe('Namespace');
@@ -132,7 +146,7 @@ describe('chart props', () => {
   test('name renames everything consistently', () => {
     const { objects } = synthChart({ name: 'calc' });
     expectWiredCorrectly(objects, 'default');
-    expect(objects.filter((o) => o.kind === 'Service').map((s) => s.metadata.name)).toEqual(['calc-service', 'calc-lb']);
+    expect(objects.filter((o) => o.kind === 'Service').map((s) => s.metadata.name)).toEqual(['calc-service', 'calc-service-pods', 'calc-lb']);
     expect(objects.filter((o) => o.kind === 'Deployment').map((s) => s.metadata.name)).toEqual(['calc', 'calc-proxy']);
   });
   test('image, pull policy and replicas reach the app', () => {
@@ -141,9 +155,10 @@ describe('chart props', () => {
     expect(app.spec.replicas).toBe(4);
     expect(app.spec.template.spec.containers[0]).toMatchObject({ image: 'registry.example/nc:2.0', imagePullPolicy: 'Always' });
   });
-  test('clusterDomain reaches the proxy', () => {
-    expect(synthChart({ app: { clusterDomain: 'corp.internal' } }).chart.proxy.nginxConf)
-      .toContain('server number-crunch-service.default.svc.corp.internal:8080;');
+  test('clusterDomain reaches the proxy: its upstream and its resolver', () => {
+    const conf = synthChart({ app: { clusterDomain: 'corp.internal' } }).chart.proxy.nginxConf;
+    expect(conf).toContain('server number-crunch-service.default.svc.corp.internal:8080 resolve max_fails=0;');
+    expect(conf).toContain('resolver kube-dns.kube-system.svc.corp.internal valid=5s ipv6=off;');
   });
   test('loadBalancer options reach the LoadBalancer Service, its name label follows its name', () => {
     const { objects } = synthChart({ loadBalancer: { name: 'edge', port: 80, loadBalancerIP: '192.168.1.240' } });
@@ -210,7 +225,7 @@ describe('chart props', () => {
     expect(app.spec.strategy.rollingUpdate.maxSurge).toBe(2);
     expect(app.spec.template.spec.topologySpreadConstraints).toBeUndefined();
     expect(app.spec.template.spec.containers[0].lifecycle.preStop.exec.command).toEqual(['sleep', '8']);
-    expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name)).toEqual(['number-crunch-proxy-pdb']);
   });
   test('the app\'s port flows to its Service, the upstream and the NetworkPolicies', () => {
     const { objects } = synthChart({ app: { port: 9090 } });
@@ -262,6 +277,6 @@ test('the constructs compose inside another project\'s chart, in its namespace',
   new LoadBalancedService(chart, 'Public', { target: proxy });
   const objects = Testing.synth(chart) as Manifest[];
   expectWiredCorrectly(objects, 'shop');
-  expect(proxy.nginxConf).toContain('server calc-service.shop.svc.cluster.local:8080;');
+  expect(proxy.nginxConf).toContain('server calc-service.shop.svc.cluster.local:8080 resolve max_fails=0;');
   expect(find(objects, 'Service', 'edge-lb').spec.type).toBe('LoadBalancer');
 });

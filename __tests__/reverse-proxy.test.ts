@@ -4,7 +4,7 @@ import { configChecksum, NGINX_CONF_FILE } from '../lib/nginx-conf';
 import {
   DEFAULT_NGINX_IMAGE, NGINX_CONFIG_DIR, NGINX_RUNTIME_DIR, ReverseProxy, ReverseProxyProps,
 } from '../lib/reverse-proxy';
-import { serviceAddress } from '../lib/service-address';
+import { serviceAddress, ServiceAddresses } from '../lib/service-address';
 import { errorOf, find, Manifest, synth } from './util';
 
 type Mount = { mountPath: string; name: string; readOnly?: boolean };
@@ -22,8 +22,8 @@ const checksumOf = (d: Manifest) => d.spec.template.metadata.annotations!['check
 describe('defaults', () => {
   const { proxy, deployment, configMap } = build();
 
-  test('one replica of a pinned unprivileged nginx on port 8080', () => {
-    expect(deployment.spec.replicas).toBe(1);
+  test('two replicas of a pinned unprivileged nginx on port 8080', () => {
+    expect(deployment.spec.replicas).toBe(2);
     expect(container(deployment).image).toBe(DEFAULT_NGINX_IMAGE);
     expect(DEFAULT_NGINX_IMAGE).toMatch(/unprivileged:\d+\.\d+\.\d+/);
     expect(container(deployment).ports).toEqual([{ containerPort: 8080, name: 'http' }]);
@@ -31,7 +31,7 @@ describe('defaults', () => {
 
   test('nginx.conf comes from the ConfigMap, rendered for the upstream object', () => {
     expect(configMap.data![NGINX_CONF_FILE]).toBe(proxy.nginxConf);
-    expect(proxy.nginxConf).toContain(`server ${upstream.fqdn}:${upstream.port};`);
+    expect(proxy.nginxConf).toContain(`server ${upstream.fqdn}:${upstream.port} resolve max_fails=0;`);
     const mounts = container(deployment).volumeMounts;
     const volumes = deployment.spec.template.spec.volumes;
     const configMount = mounts.find((m: Mount) => m.mountPath === NGINX_CONFIG_DIR);
@@ -92,6 +92,26 @@ describe('config checksum', () => {
 });
 
 describe('props', () => {
+  test('resolver: the cluster DNS Service of the upstream\'s cluster domain by default, or the one given', () => {
+    expect(build().proxy.nginxConf).toContain('resolver kube-dns.kube-system.svc.cluster.local valid=5s ipv6=off;');
+    expect(build({ resolver: '10.152.183.10' }).proxy.nginxConf).toContain('resolver 10.152.183.10 valid=5s ipv6=off;');
+    expect(() => build({ resolver: 'kube dns' })).toThrow(/resolver.*DNS subdomain/);
+  });
+  test('fallbackUpstream: a backup server, re-resolved like the upstream; never the upstream itself', () => {
+    expect(build().proxy.nginxConf).not.toMatch(/backup/);
+    const pods = ServiceAddresses.of('api-pods', 'shop', 8080);
+    expect(build({ fallbackUpstream: pods }).proxy.nginxConf).toContain('server api-pods.shop.svc.cluster.local:8080 resolve backup;');
+    expect(() => build({ fallbackUpstream: upstream })).toThrow(/fallbackUpstream.*another name than upstream/);
+    expect(() => build({ fallbackUpstream: ServiceAddresses.of('api-pods', 'shop', 0) })).toThrow(/fallbackUpstream\.port/);
+  });
+  test('nginx.upstreamTries: 3 by default, 1 to 5; nginx.resolveIntervalSeconds reaches the resolver', () => {
+    expect(build().proxy.nginxConf).toContain('proxy_next_upstream_tries 3;');
+    expect(build({ nginx: { upstreamTries: 1 } }).proxy.nginxConf).toContain('proxy_next_upstream_tries 1;');
+    expect(build({ nginx: { resolveIntervalSeconds: 30 } }).proxy.nginxConf).toContain('valid=30s');
+    expect(() => build({ nginx: { upstreamTries: 0 } })).toThrow(/nginx\.upstreamTries/);
+    expect(() => build({ nginx: { upstreamTries: 6 } })).toThrow(/nginx\.upstreamTries.*at most 5/);
+    expect(() => build({ nginx: { resolveIntervalSeconds: 0 } })).toThrow(/nginx\.resolveIntervalSeconds/);
+  });
   test('name and configMapName', () => {
     const { deployment, configMap } = build({ name: 'edge', configMapName: 'edge-conf' });
     expect(deployment.metadata.name).toBe('edge');
@@ -128,7 +148,7 @@ describe('props', () => {
     expect(find(build({ name: 'edge', replicas: 3 }).objects, 'PodDisruptionBudget').metadata.name).toBe('edge-pdb');
   });
   test('one replica: no PodDisruptionBudget', () => {
-    const { objects, proxy } = build();
+    const { objects, proxy } = build({ replicas: 1 });
     expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
     expect(proxy.podDisruptionBudget).toBeUndefined();
   });

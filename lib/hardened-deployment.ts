@@ -14,6 +14,10 @@ export const IMAGE_REVISION_ANNOTATION = 'number-crunch-cdk8s/image-revision';
 export const GRACE_MARGIN_SECONDS = 5;
 /** Well-known topology key of a node's hostname. */
 export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
+/** The label the Deployment controller puts on each revision's pods. */
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+/** Taints the node controller puts on a node that stopped answering; pods tolerate them for a bounded time. */
+export const NODE_FAILURE_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
 
 /** The parts of the one container that differ between workloads; the rest comes from the resolved workload. */
 export type ContainerOptions = Pick<k8s.Container, 'name' | 'command' | 'env' | 'readinessProbe' | 'livenessProbe' | 'volumeMounts'>;
@@ -70,7 +74,13 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
             topologyKey: HOSTNAME_TOPOLOGY_KEY,
             whenUnsatisfiable: 'ScheduleAnyway',
             labelSelector: { matchLabels: w.selectorLabels },
+            // Each revision spreads on its own: without it, the pods of the old ReplicaSet that are about to go count
+            // in the skew, and a rolling update can put the whole new ReplicaSet on one node.
+            matchLabelKeys: [POD_TEMPLATE_HASH_LABEL],
           }] : undefined,
+          tolerations: NODE_FAILURE_TAINTS.map((key) => ({
+            key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: w.nodeFailureTolerationSeconds,
+          })),
           containers: [{
             ...o.container,
             image: w.image,

@@ -17,7 +17,18 @@ export interface NginxConfOptions {
   readonly workerConnections: number;
   /** Idle keep-alive connections to the upstream each worker keeps open. */
   readonly upstreamKeepalive: number;
-  /** Seconds nginx waits to connect to the upstream before answering 502. */
+  /**
+   * Where requests go when `upstream` has no address (its Service deleted, not yet re-created): the pods' own
+   * addresses, e.g. a headless Service's name.
+   */
+  readonly fallback?: ServiceAddress;
+  /** DNS server nginx asks for the upstream's address while it runs (a name resolved once at start, or an IP). */
+  readonly resolver: string;
+  /** Seconds an answer of `resolver` is used before nginx asks again. */
+  readonly resolveIntervalSeconds: number;
+  /** Connections nginx tries for one idempotent request (GET, HEAD) before it answers an error. */
+  readonly upstreamTries: number;
+  /** Seconds nginx waits to connect to the upstream before it tries again or answers 502. */
   readonly connectTimeoutSeconds: number;
   /** Seconds nginx waits for the upstream's response. */
   readonly readTimeoutSeconds: number;
@@ -63,8 +74,15 @@ export function renderNginxConf(o: NginxConfOptions): string {
   // What each setting is for (the measurements behind the defaults are in docs/performance.md):
   // - everything nginx writes goes to runtimeDir, the pod's emptyDir: the root filesystem is read-only;
   // - keepalive_requests 10000 on both sides: busy clients and the upstream pool are not re-opened every ~1000 requests;
-  // - the upstream is the Service's DNS name (resolved once, at start, to its ClusterIP; kube-proxy spreads the
-  //   connections over ready pods), reached over HTTP/1.1 keep-alive;
+  // - the upstream is the Service's DNS name, re-resolved every resolveIntervalSeconds through the cluster DNS
+  //   (`resolve` in a shared-memory `zone`, nginx >= 1.27.3), so a re-created Service's new ClusterIP is followed
+  //   while the keep-alive pool stays; kube-proxy spreads the connections over ready pods;
+  // - the Service is listed once per try: nginx retries only on another `server`, and each new connection through
+  //   the ClusterIP is given a pod anew by kube-proxy. max_fails=0: a failed connection says one pod is gone, not the
+  //   Service, which must never be marked down. Only idempotent requests are retried (nginx's default), and within
+  //   the read timeout in all;
+  // - the fallback is a `backup` server: used only while the upstream's name has no address (a deleted Service
+  //   answers NXDOMAIN, which empties the upstream until the next resolution), never besides it;
   // - errors nginx makes itself answer in JSON, like the service, from internal locations (a request whose URI nginx
   //   failed to parse cannot go to a named location).
   return `# Rendered by number-crunch-cdk8s from the ReverseProxy props: change those, not this file.
@@ -89,9 +107,13 @@ http {
     keepalive_timeout 65s;
     keepalive_requests 10000;
 
+    resolver ${o.resolver} valid=${o.resolveIntervalSeconds}s ipv6=off;
+    resolver_timeout ${o.connectTimeoutSeconds}s;
+
     upstream ${upstream} {
-        server ${o.upstream.fqdn}:${o.upstream.port};
-        keepalive ${o.upstreamKeepalive};
+        zone ${upstream} 64k;
+${Array.from({ length: o.upstreamTries }, () => `        server ${o.upstream.fqdn}:${o.upstream.port} resolve max_fails=0;`).join('\n')}
+${o.fallback ? `        server ${o.fallback.fqdn}:${o.fallback.port} resolve backup;\n` : ''}        keepalive ${o.upstreamKeepalive};
         keepalive_requests 10000;
         keepalive_timeout 60s;
     }
@@ -118,6 +140,9 @@ ${errorLocations}
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_connect_timeout ${o.connectTimeoutSeconds}s;
             proxy_read_timeout ${o.readTimeoutSeconds}s;
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries ${o.upstreamTries};
+            proxy_next_upstream_timeout ${o.readTimeoutSeconds}s;
         }
     }
 }

@@ -58,6 +58,8 @@ export const DEFAULT_APP_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
   memory: { request: Size.mebibytes(96), limit: Size.mebibytes(160) },
 };
+/** Suffix of the headless Service's name after the ClusterIP Service's. */
+export const HEADLESS_SERVICE_SUFFIX = '-pods';
 /** Default autoscaler target as a share of the CPU limit, in percent (docs/performance.md). */
 export const DEFAULT_TARGET_CPU_SHARE_OF_LIMIT = 60;
 
@@ -72,6 +74,16 @@ export class NumberCrunchApp extends Construct implements IWorkload {
   public readonly service: ApiObject;
   /** Where the Service answers in the cluster (FQDN and port), for a proxy or any other client. */
   public readonly address: ServiceAddress;
+  /**
+   * A headless Service (v1, `clusterIP: None`, `<serviceName>-pods`) selecting the same pods: its DNS name answers
+   * the ready pods' own addresses.
+   */
+  public readonly headlessService: ApiObject;
+  /**
+   * Where the pods answer without the ClusterIP (the headless Service's FQDN and port): a proxy's fallback for the
+   * moments the ClusterIP Service does not exist (deleted and re-created).
+   */
+  public readonly podsAddress: ServiceAddress;
   /** Name of the Deployment. */
   public readonly name: string;
   /** Port the app's container listens on. */
@@ -135,6 +147,17 @@ export class NumberCrunchApp extends Construct implements IWorkload {
       },
     });
     this.address = serviceAddress(serviceName, namespace, w.port, clusterDomain);
+    const headlessName = checkName(this, 'serviceName', `${serviceName}${HEADLESS_SERVICE_SUFFIX}`);
+    this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: headlessName, namespace: pinnedNamespace, labels: this.labels },
+      spec: {
+        type: 'ClusterIP',
+        clusterIp: 'None',
+        selector: this.selectorLabels,
+        ports: [{ name: HTTP_PORT_NAME, port: w.port, targetPort: k8s.IntOrString.fromNumber(w.port) }],
+      },
+    });
+    this.podsAddress = serviceAddress(headlessName, namespace, w.port, clusterDomain);
     this.podDisruptionBudget = disruptionBudget(this, w, autoscaling?.minReplicas ?? w.replicas, pinnedNamespace);
 
     if (autoscaling) {

@@ -58,6 +58,7 @@ const SET_BY_CHART: ReadonlyArray<[keyof NumberCrunchChartProps, string, string]
   ['app', 'instance', "the chart's name"],
   ['proxy', 'instance', "the chart's name"],
   ['proxy', 'upstream', 'nothing: the proxy forwards to the chart\'s app'],
+  ['proxy', 'fallbackUpstream', 'nothing: the proxy falls back to the chart\'s app pods'],
   ['loadBalancer', 'target', 'nothing: the load balancer fronts the chart\'s proxy'],
 ];
 
@@ -97,6 +98,7 @@ export class NumberCrunchChart extends Chart {
     this.app = new NumberCrunchApp(this, 'App', { ...props.app, name, instance: name });
     this.proxy = new ReverseProxy(this, 'Proxy', {
       ...props.proxy, name: props.proxy?.name ?? `${name}-proxy`, instance: name, upstream: this.app.address,
+      fallbackUpstream: this.app.podsAddress,
     });
     this.loadBalancer = new LoadBalancedService(this, 'LoadBalancer', {
       ...props.loadBalancer, name: props.loadBalancer?.name ?? `${name}-lb`, target: this.proxy,

@@ -28,15 +28,31 @@ export interface NginxTuningProps {
    */
   readonly upstreamKeepalive?: number;
   /**
-   * Upstream connect timeout in seconds (a down upstream answers 502 within it).
-   * @default 2
+   * Upstream connect timeout in seconds, per try (a down upstream answers 502 within `upstreamTries` times it). Sized
+   * for a cluster network, where a connection is set up in a millisecond or two.
+   * @default 1
+   * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_connect_timeout
    */
   readonly connectTimeoutSeconds?: number;
   /**
-   * Upstream read timeout in seconds.
+   * Upstream read timeout in seconds; also the most time all tries of one request may take together.
    * @default 30
    */
   readonly readTimeoutSeconds?: number;
+  /**
+   * Connections nginx tries for one idempotent request (GET, HEAD) whose upstream connection fails or times out,
+   * each through the Service anew (kube-proxy picks the pod). Other methods are never retried. 1: no retry.
+   * @default 3
+   * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream
+   */
+  readonly upstreamTries?: number;
+  /**
+   * Seconds nginx uses the upstream's DNS answer before it asks the cluster DNS again, so a re-created Service (a new
+   * ClusterIP) is followed without a restart.
+   * @default 5 (CoreDNS's own TTL for Service records)
+   * @see https://nginx.org/en/docs/http/ngx_http_upstream_module.html#resolve
+   */
+  readonly resolveIntervalSeconds?: number;
   /**
    * Write an access log line per request to stdout.
    * @default false
@@ -56,6 +72,21 @@ export interface ReverseProxyProps extends WorkloadProps {
    * @default `${name}-config`
    */
   readonly configMapName?: string;
+  /**
+   * Where requests go while `upstream`'s name has no address (its Service deleted and not yet re-created, which
+   * would otherwise answer 502 until nginx resolves the name again): the same pods by another name, e.g.
+   * `NumberCrunchApp.podsAddress` (a headless Service). `NumberCrunchChart` sets it to its app's.
+   * @default - none: while the upstream's name has no address, requests are answered 502
+   */
+  readonly fallbackUpstream?: ServiceAddress;
+  /**
+   * DNS server nginx asks for the upstream's address while it runs: a host name (resolved once when nginx starts,
+   * through the pod's own DNS settings) or an IP address.
+   * @default - the cluster DNS Service: `kube-dns.kube-system.svc.<the upstream's cluster domain>` (kubeadm, microk8s,
+   *   most managed clusters)
+   * @see https://nginx.org/en/docs/http/ngx_http_core_module.html#resolver
+   */
+  readonly resolver?: string;
   /**
    * Path nginx answers itself, for its probes.
    * @default '/nginx-health'
@@ -78,12 +109,20 @@ export interface ReverseProxyProps extends WorkloadProps {
   readonly nginx?: NginxTuningProps;
 }
 
+/** Most upstream tries a request may get. */
+export const MAX_UPSTREAM_TRIES = 5;
+
+/** The cluster DNS Service's name in a cluster with DNS domain `clusterDomain`. */
+export function clusterDnsName(clusterDomain: string): string {
+  return `kube-dns.kube-system.svc.${clusterDomain}`;
+}
+
 /** Default name of the proxy's Deployment. */
 export const DEFAULT_PROXY_NAME = 'reverse-proxy';
 /** Default pod count of the proxy. */
-export const DEFAULT_PROXY_REPLICAS = 1;
+export const DEFAULT_PROXY_REPLICAS = 2;
 /** Default nginx image: runs as a non-root user, pinned to a release. */
-export const DEFAULT_NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.28.0-alpine';
+export const DEFAULT_NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30.6-alpine';
 /** User and group id of the nginx-unprivileged image. */
 export const NGINX_UNPRIVILEGED_UID = 101;
 /** Port the proxy listens on by default. */
@@ -106,8 +145,10 @@ export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {
   workerProcesses: 1,
   workerConnections: 1024,
   upstreamKeepalive: 64,
-  connectTimeoutSeconds: 2,
+  connectTimeoutSeconds: 1,
   readTimeoutSeconds: 30,
+  upstreamTries: 3,
+  resolveIntervalSeconds: 5,
   accessLog: false,
 };
 
@@ -154,6 +195,14 @@ export class ReverseProxy extends Construct implements IWorkload {
     const configMapName = checkName(this, 'configMapName', props.configMapName ?? `${w.name}-config`);
     checkPort(this, 'upstream.port', props.upstream.port);
     checkSubdomain(this, 'upstream.fqdn', props.upstream.fqdn);
+    if (props.fallbackUpstream !== undefined) {
+      checkPort(this, 'fallbackUpstream.port', props.fallbackUpstream.port);
+      checkSubdomain(this, 'fallbackUpstream.fqdn', props.fallbackUpstream.fqdn);
+      if (props.fallbackUpstream.fqdn === props.upstream.fqdn) {
+        invalid(this, 'fallbackUpstream', props.fallbackUpstream.fqdn,
+          'must be another name than upstream (it is used while the upstream\'s name has no address), e.g. app.podsAddress');
+      }
+    }
     this.healthPath = props.healthPath ?? DEFAULT_PROXY_HEALTH_PATH;
     if (!/^\/[A-Za-z0-9._~/-]*$/.test(this.healthPath)) {
       invalid(this, 'healthPath', this.healthPath, "must start with '/' and use only letters, digits and . _ ~ / -");
@@ -167,8 +216,16 @@ export class ReverseProxy extends Construct implements IWorkload {
       upstreamKeepalive: checkPositiveInteger(this, 'nginx.upstreamKeepalive', given.upstreamKeepalive ?? DEFAULT_NGINX_TUNING.upstreamKeepalive),
       connectTimeoutSeconds: checkPositiveInteger(this, 'nginx.connectTimeoutSeconds', given.connectTimeoutSeconds ?? DEFAULT_NGINX_TUNING.connectTimeoutSeconds),
       readTimeoutSeconds: checkPositiveInteger(this, 'nginx.readTimeoutSeconds', given.readTimeoutSeconds ?? DEFAULT_NGINX_TUNING.readTimeoutSeconds),
+      upstreamTries: checkPositiveInteger(this, 'nginx.upstreamTries', given.upstreamTries ?? DEFAULT_NGINX_TUNING.upstreamTries),
+      resolveIntervalSeconds: checkPositiveInteger(this, 'nginx.resolveIntervalSeconds',
+        given.resolveIntervalSeconds ?? DEFAULT_NGINX_TUNING.resolveIntervalSeconds),
       accessLog: given.accessLog ?? DEFAULT_NGINX_TUNING.accessLog,
     };
+    if (tuning.upstreamTries > MAX_UPSTREAM_TRIES) {
+      invalid(this, 'nginx.upstreamTries', tuning.upstreamTries,
+        `must be at most ${MAX_UPSTREAM_TRIES}: each try is one more connection for a request that already failed`);
+    }
+    const resolver = checkSubdomain(this, 'resolver', props.resolver ?? clusterDnsName(props.upstream.clusterDomain));
     this.upstream = props.upstream;
     this.name = w.name;
     this.port = w.port;
@@ -180,6 +237,8 @@ export class ReverseProxy extends Construct implements IWorkload {
       listenPort: this.port,
       healthPath: this.healthPath,
       runtimeDir: NGINX_RUNTIME_DIR,
+      resolver,
+      fallback: props.fallbackUpstream,
       ...tuning,
     });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {

@@ -39,7 +39,7 @@ export interface WorkloadProps {
   readonly partOf?: string;
   /**
    * Container image, pinned to a tag or digest.
-   * @default - 'number-crunch:local' (app), 'nginxinc/nginx-unprivileged:1.28.0-alpine' (proxy)
+   * @default - 'number-crunch:local' (app), 'nginxinc/nginx-unprivileged:1.30.6-alpine' (proxy)
    */
   readonly image?: string;
   /**
@@ -80,6 +80,15 @@ export interface WorkloadProps {
    * @see https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/
    */
   readonly spreadAcrossNodes?: boolean;
+  /**
+   * Seconds the pods stay bound to a node that stopped answering (`node.kubernetes.io/not-ready` and
+   * `node.kubernetes.io/unreachable` tolerations) before they are replaced on another node. The node controller first
+   * waits its own grace period (kube-controller-manager `--node-monitor-grace-period`: 40 s up to Kubernetes 1.31, 50 s
+   * since) before it taints the node; these seconds come on top.
+   * @default 20 (Kubernetes' own default is 300: five minutes of lost capacity after a node crash)
+   * @see https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/#taint-based-evictions
+   */
+  readonly nodeFailureTolerationSeconds?: number;
   /**
    * Rolling update: pods above `replicas` while updating.
    * @default 1
@@ -123,6 +132,8 @@ export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'partOf' 
 
 /** Name of the container port and of the Service ports in front of it. */
 export const HTTP_PORT_NAME = 'http';
+/** Default seconds pods wait on a failed node before they are replaced elsewhere. */
+export const DEFAULT_NODE_FAILURE_TOLERATION_SECONDS = 20;
 /** Default pause before SIGTERM, in seconds: long enough for endpoints and kube-proxy to drop a terminating pod. */
 export const DEFAULT_PRE_STOP_SECONDS = 5;
 
@@ -152,6 +163,8 @@ export function resolveWorkload(scope: Construct, props: WorkloadProps, d: Workl
     resources: props.resources ?? d.resources,
     preStopSeconds: checkPositiveInteger(scope, 'preStopSeconds', props.preStopSeconds ?? DEFAULT_PRE_STOP_SECONDS),
     spreadAcrossNodes: props.spreadAcrossNodes ?? true,
+    nodeFailureTolerationSeconds: checkNonNegativeInteger(scope, 'nodeFailureTolerationSeconds',
+      props.nodeFailureTolerationSeconds ?? DEFAULT_NODE_FAILURE_TOLERATION_SECONDS),
     maxSurge,
     maxUnavailable,
     podDisruptionBudget: props.podDisruptionBudget,

@@ -137,7 +137,7 @@ describe('references-exist', () => {
 
 describe('proxy-upstream', () => {
   const withUpstream = (server: string) => broken((o) => {
-    conf(o)['nginx.conf'] = conf(o)['nginx.conf'].replace(/server number-crunch-service\S+;/, `server ${server};`);
+    conf(o)['nginx.conf'] = conf(o)['nginx.conf'].replace(/(?:^\s*server number-crunch-service\.[^;]*;\n)+/m, `        server ${server};\n`);
   });
   test('the tutorial\'s "service-name:namespace"', () => {
     const v = proxyUpstreamRule.check(withUpstream('number-crunch-service:default'));
