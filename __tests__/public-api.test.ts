@@ -72,7 +72,7 @@ test('the metrics, scraping and autoscaler-behaviour members are in the assembly
     ['ProxyNetworkPoliciesProps', 'metricsScrapeNamespace'], ['NumberCrunchChartProps', 'metricsScrapeNamespace'],
   ].map(([type, name]) => [`${type}.${name}`, member(type, name)]))).toEqual({
     'NumberCrunchAppProps.metricsPort': 'optional number',
-    'NumberCrunchApp.metricsPort': 'number',
+    'NumberCrunchApp.metricsPort': 'optional number',
     'ReverseProxyProps.metricsExporter': 'optional boolean',
     'ReverseProxyProps.metricsExporterImage': 'optional string',
     'ReverseProxyProps.stubStatusPort': 'optional number',

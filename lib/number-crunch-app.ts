@@ -101,8 +101,8 @@ export class NumberCrunchApp extends Construct implements IWorkload {
   public readonly name: string;
   /** Port the app's container listens on. */
   public readonly port: number;
-  /** Port the app's container serves its Prometheus metrics on. */
-  public readonly metricsPort: number;
+  /** Port the app's container serves its Prometheus metrics on (always set; optional as in `IWorkload`). */
+  public readonly metricsPort?: number;
   /** Labels that select the app's pods. */
   public readonly selectorLabels: { [key: string]: string };
   /** Labels on every object of the app. */
