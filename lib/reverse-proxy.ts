@@ -86,7 +86,7 @@ export interface ReverseProxyProps extends WorkloadProps {
    */
   readonly metricsExporter?: boolean;
   /**
-   * Image of the metrics exporter, pinned to a tag or digest.
+   * Image of the metrics exporter, pinned to a tag or digest; pulled with the proxy's `imagePullPolicy`.
    * @default 'nginx/nginx-prometheus-exporter:1.5.1'
    */
   readonly metricsExporterImage?: string;
