@@ -2,6 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { SHUTDOWN_DRAIN_TIMEOUT_MS } from '../contract';
 import { cpuMillis, NumberCrunchApp, NumberCrunchAppProps } from '../lib/number-crunch-app';
+import { checkManifests } from '../validation/rules';
 import { errorOf, find, Manifest, selects, synth } from './util';
 
 const build = (props?: NumberCrunchAppProps, namespace?: string) => {
@@ -309,6 +310,11 @@ describe('autoscaler behaviour', () => {
 
   test('one window alone leaves the other to Kubernetes', () => {
     expect(hpa({ maxReplicas: 4, scaleDownStabilizationSeconds: 0 }).spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 0 } });
+  });
+
+  test('the HPA with both windows passes the schema and every policy rule', () => {
+    const { objects } = build({ autoscaling: { maxReplicas: 4, scaleUpStabilizationSeconds: 0, scaleDownStabilizationSeconds: 3600 } });
+    expect(checkManifests(objects)).toEqual([]);
   });
 
   test('no window: no behavior, Kubernetes\'s defaults apply', () => {
