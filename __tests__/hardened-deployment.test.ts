@@ -35,7 +35,7 @@ describe('containers added with a JSON patch after construction get the restrict
 
   test('every container, init containers too, has the full restricted securityContext', () => {
     expect(allContainers(app).map((c) => c.name)).toEqual(['wait', 'number-crunch', 'log-shipper']);
-    expect(allContainers(proxy).map((c) => c.name)).toEqual(['nginx', 'exporter']);
+    expect(allContainers(proxy).map((c) => c.name)).toEqual(['nginx', 'nginx-exporter', 'exporter']);
     for (const c of [...allContainers(app), ...allContainers(proxy)]) {
       expect({ container: c.name, securityContext: c.securityContext })
         .toEqual({ container: c.name, securityContext: expect.objectContaining(RESTRICTED_CONTAINER) });

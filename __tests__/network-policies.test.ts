@@ -21,18 +21,16 @@ test('each policy is named after its workload and labelled like the app, as a ne
   }
 });
 
-test('the app accepts only the proxy, only on the app\'s port', () => {
-  expect(find(objects, 'NetworkPolicy', 'calc-netpol')).toMatchObject({
-    spec: {
-      podSelector: { matchLabels: props.appSelector },
-      policyTypes: ['Ingress'],
-      ingress: [{ from: [{ podSelector: { matchLabels: props.proxySelector } }], ports: [tcp(9090)] }],
-    },
+test('the app accepts only the proxy, only on the app\'s port, and opens no connection at all', () => {
+  expect(find(objects, 'NetworkPolicy', 'calc-netpol').spec).toEqual({
+    podSelector: { matchLabels: props.appSelector },
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ from: [{ podSelector: { matchLabels: props.proxySelector } }], ports: [tcp(9090)] }],
+    egress: [],
   });
-  expect(find(objects, 'NetworkPolicy', 'calc-netpol').spec.egress).toBeUndefined();
 });
 
-test('the proxy accepts its port from anywhere and reaches only the app\'s port and cluster DNS', () => {
+test('the proxy accepts its port from anywhere and reaches only the app\'s port and the cluster DNS pods', () => {
   expect(find(objects, 'NetworkPolicy', 'edge-netpol').spec).toEqual({
     podSelector: { matchLabels: props.proxySelector },
     policyTypes: ['Ingress', 'Egress'],
@@ -40,10 +38,59 @@ test('the proxy accepts its port from anywhere and reaches only the app\'s port 
     egress: [
       { to: [{ podSelector: { matchLabels: props.appSelector } }], ports: [tcp(9090)] },
       {
-        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }],
+        to: [{
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+        }],
         ports: [{ protocol: 'UDP', port: 53 }, tcp(53)],
       },
     ],
+  });
+});
+
+describe('metricsScrapeNamespace', () => {
+  const withMetrics = synth((chart) => {
+    new ProxyNetworkPolicies(chart, 'policies', {
+      app: { ...calc, metricsPort: 9464 }, proxy: { ...edge, metricsPort: 9113 }, metricsScrapeNamespace: 'monitoring',
+    });
+  });
+  const fromMonitoring = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+
+  test('the app also accepts the named namespace\'s pods, on its metrics port only', () => {
+    expect(find(withMetrics, 'NetworkPolicy', 'calc-netpol').spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: props.proxySelector } }], ports: [tcp(9090)] },
+      { from: fromMonitoring, ports: [tcp(9464)] },
+    ]);
+    expect(find(withMetrics, 'NetworkPolicy', 'calc-netpol').spec.egress).toEqual([]);
+  });
+
+  test('the proxy also accepts the named namespace\'s pods, on its metrics port only', () => {
+    expect(find(withMetrics, 'NetworkPolicy', 'edge-netpol').spec.ingress).toEqual([
+      { ports: [tcp(8443)] },
+      { from: fromMonitoring, ports: [tcp(9113)] },
+    ]);
+  });
+
+  test('without it, workloads with metrics ports get no scrape ingress', () => {
+    const none = synth((chart) => {
+      new ProxyNetworkPolicies(chart, 'policies', { app: { ...calc, metricsPort: 9464 }, proxy: { ...edge, metricsPort: 9113 } });
+    });
+    expect(find(none, 'NetworkPolicy', 'calc-netpol').spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: props.proxySelector } }], ports: [tcp(9090)] },
+    ]);
+    expect(find(none, 'NetworkPolicy', 'edge-netpol').spec.ingress).toEqual([{ ports: [tcp(8443)] }]);
+  });
+
+  test('a workload without a metrics port gets no scrape ingress', () => {
+    const appOnly = synth((chart) => {
+      new ProxyNetworkPolicies(chart, 'policies', { app: { ...calc, metricsPort: 9464 }, proxy: edge, metricsScrapeNamespace: 'monitoring' });
+    });
+    expect(find(appOnly, 'NetworkPolicy', 'edge-netpol').spec.ingress).toEqual([{ ports: [tcp(8443)] }]);
+  });
+
+  test('a namespace that is not a DNS label is refused, naming the prop', () => {
+    expect(errorOf((scope) => new ProxyNetworkPolicies(scope, 'p', { app: calc, proxy: edge, metricsScrapeNamespace: 'Monitoring' })))
+      .toMatch(/ProxyNetworkPolicies at 'test\/p': invalid metricsScrapeNamespace "Monitoring"/);
   });
 });
 

@@ -101,3 +101,51 @@ test('errors nginx makes itself answer JSON through internal locations', () => {
   }
   expect(PROXY_ERRORS.flatMap((e) => e.codes)).toEqual(expect.arrayContaining([400, 502, 503, 504]));
 });
+
+/** The `server {}` blocks of a config, each as its text (nested braces included). */
+const serverBlocks = (conf: string): string[] => {
+  const blocks: string[] = [];
+  for (const m of conf.matchAll(/^\s*server\s*\{/gm)) {
+    let depth = 0;
+    for (let i = m.index! + m[0].length - 1; i < conf.length; i++) {
+      if (conf[i] === '{') depth++;
+      if (conf[i] === '}' && --depth === 0) {
+        blocks.push(conf.slice(m.index!, i + 1));
+        break;
+      }
+    }
+  }
+  return blocks;
+};
+
+describe('stub_status for the metrics exporter', () => {
+  const conf = renderNginxConf(options({ stubStatusPort: 8081 }));
+
+  test('a server of its own listens on the pod\'s loopback only, 127.0.0.1:8081', () => {
+    expect(directive(conf, 'listen')).toEqual(['8080', '127.0.0.1:8081']);
+  });
+
+  test('stub_status is in that server, at /stub_status, and nowhere else', () => {
+    const [client, status] = serverBlocks(conf);
+    expect(serverBlocks(conf)).toHaveLength(2);
+    expect(directive(status, 'listen')).toEqual(['127.0.0.1:8081']);
+    expect(status).toMatch(/location = \/stub_status \{\s*stub_status;\s*\}/);
+    expect(conf.match(/\bstub_status;/g)).toHaveLength(1);
+    expect(client).not.toMatch(/stub_status/);
+  });
+
+  test('the status server answers 404 on any other path', () => {
+    const [, status] = serverBlocks(conf);
+    expect(status).toMatch(/location \/ \{\s*return 404;\s*\}/);
+  });
+
+  test('without a stubStatusPort there is no status server', () => {
+    const plain = renderNginxConf(options());
+    expect(serverBlocks(plain)).toHaveLength(1);
+    expect(plain).not.toMatch(/stub_status/);
+  });
+
+  test('braces still balance', () => {
+    expect((conf.match(/\{/g) ?? []).length).toBe((conf.match(/\}/g) ?? []).length);
+  });
+});

@@ -2,6 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { SHUTDOWN_DRAIN_TIMEOUT_MS } from '../contract';
 import { cpuMillis, NumberCrunchApp, NumberCrunchAppProps } from '../lib/number-crunch-app';
+import { checkManifests } from '../validation/rules';
 import { errorOf, find, Manifest, selects, synth } from './util';
 
 const build = (props?: NumberCrunchAppProps, namespace?: string) => {
@@ -37,8 +38,8 @@ describe('defaults', () => {
 
   test('the container matches the image contract: port, probe paths, user', () => {
     const c = container(deployment);
-    expect(c.ports).toEqual([{ containerPort: 8080, name: 'http' }]);
-    expect(c.env).toEqual([{ name: 'PORT', value: '8080' }]);
+    expect(c.ports).toEqual([{ containerPort: 8080, name: 'http' }, { containerPort: 9464, name: 'metrics' }]);
+    expect(c.env).toEqual([{ name: 'PORT', value: '8080' }, { name: 'METRICS_PORT', value: '9464' }]);
     expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
     expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
     expect(c.securityContext).toMatchObject({ runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true });
@@ -172,14 +173,14 @@ describe('props', () => {
   test('imageRevision becomes a pod-template annotation, so a rebuilt image under the same tag rolls the pods on apply', () => {
     const id = `sha256:${'c'.repeat(64)}`;
     const { deployment } = build({ imageRevision: id });
-    expect(deployment.spec.template.metadata.annotations).toEqual({ 'number-crunch-cdk8s/image-revision': id });
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({ 'number-crunch-cdk8s/image-revision': id });
     expect(build({ imageRevision: 'build-43' }).deployment.spec.template.metadata.annotations)
-      .toEqual({ 'number-crunch-cdk8s/image-revision': 'build-43' });
+      .toMatchObject({ 'number-crunch-cdk8s/image-revision': 'build-43' });
     expect(container(deployment).image).toBe('number-crunch:local');
   });
 
-  test('without imageRevision the pod template has no annotation', () => {
-    expect(build().deployment.spec.template.metadata).not.toHaveProperty('annotations');
+  test('without imageRevision the pod template has no image-revision annotation', () => {
+    expect(build().deployment.spec.template.metadata.annotations).not.toHaveProperty(['number-crunch-cdk8s/image-revision']);
   });
 
   test('replicas', () => {
@@ -190,7 +191,7 @@ describe('props', () => {
     const { deployment, service, app } = build({ port: 9000 });
     const c = container(deployment);
     expect(c.ports[0].containerPort).toBe(9000);
-    expect(c.env).toEqual([{ name: 'PORT', value: '9000' }]);
+    expect(c.env).toEqual([{ name: 'PORT', value: '9000' }, { name: 'METRICS_PORT', value: '9464' }]);
     expect(c.readinessProbe.httpGet.port).toBe(9000);
     expect(c.livenessProbe.httpGet.port).toBe(9000);
     expect(service.spec.ports).toEqual([{ name: 'http', port: 9000, targetPort: 9000 }]);
@@ -308,6 +309,49 @@ describe('props', () => {
   });
 });
 
+describe('metrics', () => {
+  test('the pod template carries the Prometheus scrape annotations for port 9464, path /metrics', () => {
+    expect(build().deployment.spec.template.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/metrics',
+    });
+  });
+
+  test('the ClusterIP Service forwards only the http port, never the metrics port', () => {
+    expect(build().service.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 8080 }]);
+  });
+
+  test('metricsPort flows to the container port named metrics, the env and the annotation', () => {
+    const { deployment, app } = build({ metricsPort: 9100 });
+    expect(container(deployment).ports).toContainEqual({ containerPort: 9100, name: 'metrics' });
+    expect(container(deployment).env).toContainEqual({ name: 'METRICS_PORT', value: '9100' });
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe('9100');
+    expect(app.metricsPort).toBe(9100);
+  });
+});
+
+describe('autoscaler behaviour', () => {
+  const hpa = (autoscaling: NumberCrunchAppProps['autoscaling']) => find(build({ autoscaling }).objects, 'HorizontalPodAutoscaler');
+
+  test('both stabilization windows go to spec.behavior', () => {
+    expect(hpa({ maxReplicas: 4, scaleUpStabilizationSeconds: 15, scaleDownStabilizationSeconds: 30 }).spec.behavior).toEqual({
+      scaleUp: { stabilizationWindowSeconds: 15 }, scaleDown: { stabilizationWindowSeconds: 30 },
+    });
+  });
+
+  test('one window alone leaves the other to Kubernetes', () => {
+    expect(hpa({ maxReplicas: 4, scaleDownStabilizationSeconds: 0 }).spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 0 } });
+  });
+
+  test('the HPA with both windows passes the schema and every policy rule', () => {
+    const { objects } = build({ autoscaling: { maxReplicas: 4, scaleUpStabilizationSeconds: 0, scaleDownStabilizationSeconds: 3600 } });
+    expect(checkManifests(objects)).toEqual([]);
+  });
+
+  test('no window: no behavior, Kubernetes\'s defaults apply', () => {
+    expect(hpa({ maxReplicas: 4 }).spec).not.toHaveProperty('behavior');
+  });
+});
+
 describe('validation errors name the construct, prop, value and what is allowed', () => {
   test.each<[string, NumberCrunchAppProps, RegExp]>([
     ['replicas 0', { replicas: 0 }, /NumberCrunchApp at 'test\/app': invalid replicas 0: replicas must be a positive integer/],
@@ -341,6 +385,11 @@ describe('validation errors name the construct, prop, value and what is allowed'
     ['autoscaling target 70.5', { autoscaling: { maxReplicas: 4, targetCpuUtilizationPercent: 70.5 } }, /invalid autoscaling.targetCpuUtilizationPercent 70.5/],
     ['autoscaling without a CPU request', { resources: { memory: { request: Size.mebibytes(96) } }, autoscaling: { maxReplicas: 4 } }, /NumberCrunchApp at 'test\/app': invalid resources.cpu.request undefined: the autoscaler's CPU utilization is a share of the CPU request: set resources.cpu.request/],
     ['autoscaling default without a CPU limit', { resources: { cpu: { request: kplus.Cpu.millis(50) } }, autoscaling: { maxReplicas: 4 } }, /invalid autoscaling.targetCpuUtilizationPercent undefined: its default is 60% of the CPU limit and resources.cpu.limit is not set: set targetCpuUtilizationPercent/],
+    ['metricsPort equal to port', { port: 9000, metricsPort: 9000 }, /NumberCrunchApp at 'test\/app': invalid metricsPort 9000: must differ from port \(9000\)/],
+    ['metricsPort 0', { metricsPort: 0 }, /invalid metricsPort 0: a port must be an integer from 1 to 65535/],
+    ['a negative scale-down window', { autoscaling: { maxReplicas: 4, scaleDownStabilizationSeconds: -30 } }, /NumberCrunchApp at 'test\/app': invalid autoscaling.scaleDownStabilizationSeconds -30: must be a whole number of seconds from 0 to 3600/],
+    ['a scale-up window over an hour', { autoscaling: { maxReplicas: 4, scaleUpStabilizationSeconds: 3601 } }, /invalid autoscaling.scaleUpStabilizationSeconds 3601: must be a whole number of seconds from 0 to 3600 \(the API server's limit\)/],
+    ['a fractional scale-down window', { autoscaling: { maxReplicas: 4, scaleDownStabilizationSeconds: 1.5 } }, /invalid autoscaling.scaleDownStabilizationSeconds 1.5/],
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new NumberCrunchApp(scope, 'app', props))).toMatch(message);
   });

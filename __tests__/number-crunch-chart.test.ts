@@ -199,7 +199,7 @@ describe('chart props', () => {
   test('imageRevision reaches the app\'s pod template only; the manifests pass every policy rule', () => {
     const { objects } = synthChart({ app: { imageRevision: `sha256:${'d'.repeat(64)}` } });
     expect(find(objects, 'Deployment', 'number-crunch').spec.template.metadata.annotations)
-      .toEqual({ 'number-crunch-cdk8s/image-revision': `sha256:${'d'.repeat(64)}` });
+      .toMatchObject({ 'number-crunch-cdk8s/image-revision': `sha256:${'d'.repeat(64)}` });
     expect(find(objects, 'Deployment', 'number-crunch-proxy').spec.template.metadata.annotations)
       .not.toHaveProperty(['number-crunch-cdk8s/image-revision']);
     expect(checkManifests(objects)).toEqual([]);
@@ -279,4 +279,26 @@ test('the constructs compose inside another project\'s chart, in its namespace',
   expectWiredCorrectly(objects, 'shop');
   expect(proxy.nginxConf).toContain('server calc-service.shop.svc.cluster.local:8080 resolve max_fails=0;');
   expect(find(objects, 'Service', 'edge-lb').spec.type).toBe('LoadBalancer');
+});
+
+describe('metricsScrapeNamespace', () => {
+  test('opens the app\'s 9464 and the proxy\'s 9113 to that namespace\'s pods; the manifests pass every policy rule', () => {
+    const { objects } = synthChart({ metricsScrapeNamespace: 'monitoring' });
+    const fromMonitoring = { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] };
+    expect(find(objects, 'NetworkPolicy', 'number-crunch-netpol').spec.ingress)
+      .toContainEqual({ ...fromMonitoring, ports: [{ protocol: 'TCP', port: 9464 }] });
+    expect(find(objects, 'NetworkPolicy', 'number-crunch-proxy-netpol').spec.ingress)
+      .toContainEqual({ ...fromMonitoring, ports: [{ protocol: 'TCP', port: 9113 }] });
+    expect(checkManifests(objects)).toEqual([]);
+  });
+
+  test('with the proxy\'s exporter off, only the app\'s metrics port is opened', () => {
+    const { objects } = synthChart({ metricsScrapeNamespace: 'monitoring', proxy: { metricsExporter: false } });
+    expect(find(objects, 'NetworkPolicy', 'number-crunch-proxy-netpol').spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+  });
+
+  test('without NetworkPolicies it is refused: it would do nothing', () => {
+    expect(() => synthChart({ networkPolicy: false, metricsScrapeNamespace: 'monitoring' })).toThrow(
+      /NumberCrunchChart at 'number-crunch': invalid metricsScrapeNamespace "monitoring": it opens the metrics ports in the NetworkPolicies, and networkPolicy is false/);
+  });
 });

@@ -56,6 +56,35 @@ test('jsii compiles lib/ into an assembly whose types are exactly the public API
     });
 }, 180_000);
 
+test('the metrics, scraping and autoscaler-behaviour members are in the assembly, with their types', () => {
+  // Runs after the jsii test above (same file, in order), which wrote .jsii from the current lib/.
+  const assembly = JSON.parse(readFileSync(join(root, '.jsii'), 'utf8'));
+  const member = (type: string, name: string) => {
+    const p = (assembly.types[`number-crunch-cdk8s.${type}`].properties as { name: string; optional?: boolean; type: { primitive?: string } }[])
+      .find((x) => x.name === name);
+    return p && `${p.optional ? 'optional ' : ''}${p.type.primitive}`;
+  };
+  expect(Object.fromEntries([
+    ['NumberCrunchAppProps', 'metricsPort'], ['NumberCrunchApp', 'metricsPort'],
+    ['ReverseProxyProps', 'metricsExporter'], ['ReverseProxyProps', 'metricsExporterImage'], ['ReverseProxyProps', 'stubStatusPort'],
+    ['ReverseProxy', 'metricsPort'], ['IWorkload', 'metricsPort'],
+    ['AutoscalingProps', 'scaleUpStabilizationSeconds'], ['AutoscalingProps', 'scaleDownStabilizationSeconds'],
+    ['ProxyNetworkPoliciesProps', 'metricsScrapeNamespace'], ['NumberCrunchChartProps', 'metricsScrapeNamespace'],
+  ].map(([type, name]) => [`${type}.${name}`, member(type, name)]))).toEqual({
+    'NumberCrunchAppProps.metricsPort': 'optional number',
+    'NumberCrunchApp.metricsPort': 'optional number',
+    'ReverseProxyProps.metricsExporter': 'optional boolean',
+    'ReverseProxyProps.metricsExporterImage': 'optional string',
+    'ReverseProxyProps.stubStatusPort': 'optional number',
+    'ReverseProxy.metricsPort': 'optional number',
+    'IWorkload.metricsPort': 'optional number',
+    'AutoscalingProps.scaleUpStabilizationSeconds': 'optional number',
+    'AutoscalingProps.scaleDownStabilizationSeconds': 'optional number',
+    'ProxyNetworkPoliciesProps.metricsScrapeNamespace': 'optional string',
+    'NumberCrunchChartProps.metricsScrapeNamespace': 'optional string',
+  });
+});
+
 test('docs/API.md is what jsii-docgen generates from the doc comments today (npm run docs rewrites it)', () => {
   // Runs after the jsii test above (same file, in order), which wrote .jsii from the current lib/.
   const out = join(mkdtempSync(join(tmpdir(), 'api-docs-')), 'API.md');

@@ -133,7 +133,7 @@ describe('props', () => {
   });
   test('imageRevision sits next to the config checksum', () => {
     const { deployment, proxy } = build({ imageRevision: 'build-7' });
-    expect(deployment.spec.template.metadata.annotations).toEqual({
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({
       'checksum/config': configChecksum(proxy.nginxConf), 'number-crunch-cdk8s/image-revision': 'build-7',
     });
   });
@@ -227,5 +227,78 @@ describe('validation errors', () => {
     ['upstream FQDN that is no DNS name', { upstream: { ...upstream, fqdn: 'calc; include /etc/passwd' } }, /invalid upstream.fqdn "calc; include \/etc\/passwd": must be a DNS subdomain/],
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new ReverseProxy(scope, 'proxy', { upstream, ...props } as ReverseProxyProps))).toMatch(message);
+  });
+});
+
+describe('metrics exporter', () => {
+  const { proxy, deployment } = build();
+  const exporter = () => deployment.spec.template.spec.containers[1];
+
+  test('the official nginx-prometheus-exporter runs beside nginx, pinned, reading stub_status over the pod\'s loopback', () => {
+    expect(deployment.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['nginx', 'nginx-exporter']);
+    expect(exporter()).toMatchObject({
+      image: 'nginx/nginx-prometheus-exporter:1.5.1',
+      args: ['--nginx.scrape-uri=http://127.0.0.1:8081/stub_status', '--web.listen-address=:9113'],
+    });
+  });
+
+  test('its port 9113 is named metrics; nginx\'s container keeps only http', () => {
+    expect(exporter().ports).toEqual([{ containerPort: 9113, name: 'metrics' }]);
+    expect(container(deployment).ports).toEqual([{ containerPort: 8080, name: 'http' }]);
+    expect(proxy.metricsPort).toBe(9113);
+  });
+
+  test('it has resources and probes of its port', () => {
+    expect(exporter().resources).toEqual({ requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '48Mi' } });
+    expect(exporter().readinessProbe.tcpSocket).toEqual({ port: 9113 });
+    expect(exporter().livenessProbe.tcpSocket).toEqual({ port: 9113 });
+  });
+
+  test('it is hardened like nginx: Pod Security "restricted"', () => {
+    expect(exporter().securityContext).toEqual({
+      runAsNonRoot: true, privileged: false, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+  });
+
+  test('the pod template carries the Prometheus scrape annotations for port 9113, path /metrics', () => {
+    expect(deployment.spec.template.metadata.annotations).toEqual({
+      'checksum/config': configChecksum(proxy.nginxConf),
+      'prometheus.io/scrape': 'true', 'prometheus.io/port': '9113', 'prometheus.io/path': '/metrics',
+    });
+  });
+
+  test('nginx serves stub_status on 127.0.0.1:8081 only', () => {
+    expect(proxy.nginxConf).toMatch(/listen 127\.0\.0\.1:8081;/);
+    expect(proxy.nginxConf).toMatch(/location = \/stub_status \{\s*stub_status;/);
+  });
+
+  test('stubStatusPort and metricsExporterImage', () => {
+    const { proxy: p, deployment: d } = build({ stubStatusPort: 8099, metricsExporterImage: 'registry.example.com/exporter:1.5.1' });
+    expect(d.spec.template.spec.containers[1].args).toContain('--nginx.scrape-uri=http://127.0.0.1:8099/stub_status');
+    expect(d.spec.template.spec.containers[1].image).toBe('registry.example.com/exporter:1.5.1');
+    expect(p.nginxConf).toMatch(/listen 127\.0\.0\.1:8099;/);
+  });
+
+  test('metricsExporter false: nginx alone, no status server, no scrape annotations', () => {
+    const { proxy: p, deployment: d } = build({ metricsExporter: false });
+    expect(d.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['nginx']);
+    expect(p.nginxConf).not.toMatch(/stub_status/);
+    expect(d.spec.template.metadata.annotations).toEqual({ 'checksum/config': configChecksum(p.nginxConf) });
+    expect(p.metricsPort).toBeUndefined();
+  });
+
+  test.each<[string, Partial<ReverseProxyProps>, RegExp]>([
+    ['port on the exporter\'s', { port: 9113 }, /ReverseProxy at 'test\/p': invalid port 9113: must differ from the metrics exporter's port, 9113/],
+    ['stubStatusPort on the exporter\'s', { stubStatusPort: 9113 }, /invalid stubStatusPort 9113: must differ from the metrics exporter's port, 9113/],
+    ['stubStatusPort on nginx\'s', { stubStatusPort: 8080 }, /invalid stubStatusPort 8080: must differ from port \(8080\)/],
+    ['a stubStatusPort out of range', { stubStatusPort: 70000 }, /invalid stubStatusPort 70000: a port must be an integer from 1 to 65535/],
+    ['an exporter image with a space', { metricsExporterImage: 'nginx exporter' }, /invalid metricsExporterImage "nginx exporter"/],
+  ])('%s is refused, naming the prop', (_label, props, message) => {
+    expect(errorOf((scope) => new ReverseProxy(scope, 'p', { upstream, ...props }))).toMatch(message);
+  });
+
+  test('with the exporter off, the exporter\'s port is free for nginx', () => {
+    expect(build({ metricsExporter: false, port: 9113 }).proxy.port).toBe(9113);
   });
 });

@@ -47,3 +47,15 @@ export const DRAIN_TIMEOUT_ENV = 'SHUTDOWN_DRAIN_TIMEOUT_MS';
 
 /** Environment variable: `0` turns the HTTP fast path off (node:http answers everything), for comparison benchmarks. */
 export const FAST_PATH_ENV = 'HTTP_FAST_PATH';
+
+/**
+ * Port the service serves its Prometheus metrics on unless `METRICS_PORT` is set: a listener of its own, apart from
+ * SERVICE_PORT, which is all the proxy forwards. 9464 is the default port of OpenTelemetry's Prometheus exporter.
+ */
+export const METRICS_PORT = 9464;
+
+/** Path of the Prometheus metrics on METRICS_PORT. */
+export const METRICS_PATH = '/metrics';
+
+/** Environment variable with the metrics port (0 picks a free port, for tests). */
+export const METRICS_PORT_ENV = 'METRICS_PORT';

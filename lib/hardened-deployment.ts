@@ -42,6 +42,10 @@ export interface HardenedDeploymentOptions {
   readonly podAnnotations?: { [key: string]: string };
   /** Leave `replicas` out, for a Deployment whose count an autoscaler owns. @default false */
   readonly autoscaled?: boolean;
+  /** Ports of the container besides the workload's `http` port. @default - none */
+  readonly extraPorts?: k8s.ContainerPort[];
+  /** Containers beside the main one (hardened like it when rendered). @default - none */
+  readonly sidecars?: k8s.Container[];
 }
 
 /**
@@ -85,12 +89,12 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
             ...o.container,
             image: w.image,
             imagePullPolicy: w.imagePullPolicy,
-            ports: [{ containerPort: w.port, name: HTTP_PORT_NAME }],
+            ports: [{ containerPort: w.port, name: HTTP_PORT_NAME }, ...(o.extraPorts ?? [])],
             resources: resourceRequirements(w.resources),
             // Keep serving while endpoints and kube-proxy drop this pod, then get the stop signal.
             lifecycle: { preStop: { exec: { command: ['sleep', String(w.preStopSeconds)] } } },
             securityContext: restrictedContainerContext(identity),
-          }],
+          }, ...(o.sidecars ?? [])],
           volumes: o.volumes,
         },
       },

@@ -34,6 +34,11 @@ export interface NginxConfOptions {
   readonly readTimeoutSeconds: number;
   /** Whether nginx writes an access log line per request to stdout. */
   readonly accessLog: boolean;
+  /**
+   * Port on 127.0.0.1 (the pod's own loopback) where nginx answers STUB_STATUS_PATH for a metrics exporter in the pod;
+   * no other server has it. Undefined: no status server.
+   */
+  readonly stubStatusPort?: number;
 }
 
 /** The key of the ConfigMap entry, and the file name nginx is started with. */
@@ -49,6 +54,9 @@ export const PROXY_ERRORS: ReadonlyArray<{ readonly name: string; readonly codes
   { name: 'upstream_unavailable', codes: [502, 503], status: 502, error: 'upstream unavailable' },
   { name: 'upstream_timeout', codes: [504], status: 504, error: 'upstream timed out' },
 ];
+
+/** Path of nginx's `stub_status` on `stubStatusPort`. */
+export const STUB_STATUS_PATH = '/stub_status';
 
 /** Path prefix of the internal locations answering PROXY_ERRORS. */
 export const PROXY_ERROR_PREFIX = '/nginx-error/';
@@ -145,7 +153,25 @@ ${errorLocations}
             proxy_next_upstream_timeout ${o.readTimeoutSeconds}s;
         }
     }
+${o.stubStatusPort === undefined ? '' : stubStatusServer(o.stubStatusPort)}}
+`;
 }
+
+/** The status server: `stub_status` on the pod's loopback only, for the exporter beside nginx; nothing else there. */
+function stubStatusServer(port: number): string {
+  return `
+    server {
+        listen 127.0.0.1:${port};
+        access_log off;
+
+        location = ${STUB_STATUS_PATH} {
+            stub_status;
+        }
+
+        location / {
+            return 404;
+        }
+    }
 `;
 }
 

@@ -3,10 +3,12 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import {
-  IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, PORT_ENV, READINESS_PATH, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
+  IMAGE_GROUP_ID, IMAGE_USER_ID, LIVENESS_PATH, METRICS_PATH, METRICS_PORT, METRICS_PORT_ENV, PORT_ENV, READINESS_PATH,
+  SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
 } from '../contract';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NAMESPACE, ServiceAddress, serviceAddress } from './service-address';
-import { checkName, checkReplicas, checkSubdomain, invalid } from './validate';
+import { METRICS_PORT_NAME, scrapeAnnotations } from './prometheus';
+import { checkName, checkPort, checkReplicas, checkSubdomain, invalid } from './validate';
 import { disruptionBudget, hardenedDeployment } from './hardened-deployment';
 import { HTTP_PORT_NAME, IWorkload, resolveWorkload, WorkloadProps } from './workload';
 
@@ -26,6 +28,20 @@ export interface AutoscalingProps {
    * @default - 60% of the CPU limit: 600 with the default 50m request and 500m limit
    */
   readonly targetCpuUtilizationPercent?: number;
+  /**
+   * Seconds the autoscaler looks back before adding pods: it scales up only to the lowest replica count it
+   * recommended in that window (`spec.behavior.scaleUp.stabilizationWindowSeconds`), from 0 to 3600.
+   * @default - Kubernetes's default: 0, scale up at once
+   * @see https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#stabilization-window
+   */
+  readonly scaleUpStabilizationSeconds?: number;
+  /**
+   * Seconds the autoscaler looks back before removing pods: it scales down only to the highest replica count it
+   * recommended in that window (`spec.behavior.scaleDown.stabilizationWindowSeconds`), from 0 to 3600.
+   * @default - Kubernetes's default: 300
+   * @see https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#stabilization-window
+   */
+  readonly scaleDownStabilizationSeconds?: number;
 }
 
 /** Props of `NumberCrunchApp`. */
@@ -45,6 +61,13 @@ export interface NumberCrunchAppProps extends WorkloadProps {
    * @default - none (it needs metrics-server)
    */
   readonly autoscaling?: AutoscalingProps;
+  /**
+   * Port the service serves its Prometheus metrics on (`/metrics`), apart from `port`: the container port `metrics`,
+   * named in the pod's `prometheus.io/*` scrape annotations. The ClusterIP Service does not expose it.
+   * @default 9464
+   * @see https://prometheus.io/docs/instrumenting/exposition_formats/
+   */
+  readonly metricsPort?: number;
 }
 
 /** Default image of the app: built from `number-crunch/` and imported into the cluster. */
@@ -60,6 +83,8 @@ export const DEFAULT_APP_RESOURCES: kplus.ContainerResources = {
 };
 /** Suffix of the headless Service's name after the ClusterIP Service's. */
 export const HEADLESS_SERVICE_SUFFIX = '-pods';
+/** Longest stabilization window the API server accepts (`HPAScalingRules.stabilizationWindowSeconds`), one hour. */
+export const MAX_STABILIZATION_SECONDS = 3600;
 /** Default autoscaler target as a share of the CPU limit, in percent (docs/performance.md). */
 export const DEFAULT_TARGET_CPU_SHARE_OF_LIMIT = 60;
 
@@ -88,6 +113,8 @@ export class NumberCrunchApp extends Construct implements IWorkload {
   public readonly name: string;
   /** Port the app's container listens on. */
   public readonly port: number;
+  /** Port the app's container serves its Prometheus metrics on (always set; optional as in `IWorkload`). */
+  public readonly metricsPort?: number;
   /** Labels that select the app's pods. */
   public readonly selectorLabels: { [key: string]: string };
   /** Labels on every object of the app. */
@@ -109,6 +136,10 @@ export class NumberCrunchApp extends Construct implements IWorkload {
     });
     const serviceName = checkName(this, 'serviceName', props.serviceName ?? `${w.name}-service`);
     const clusterDomain = checkSubdomain(this, 'clusterDomain', props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+    const metricsPort = checkPort(this, 'metricsPort', props.metricsPort ?? METRICS_PORT);
+    if (metricsPort === w.port) {
+      invalid(this, 'metricsPort', metricsPort, `must differ from port (${w.port}): metrics have a listener of their own; pick another port for one of them`);
+    }
     const autoscaling = props.autoscaling && this.checkAutoscaling(props.autoscaling, w.replicas, w.resources);
     // The FQDN handed to the proxy must name a namespace: in a chart without one, pin the app's objects to it.
     const chartNamespace = Chart.of(this).namespace;
@@ -117,6 +148,7 @@ export class NumberCrunchApp extends Construct implements IWorkload {
 
     this.name = w.name;
     this.port = w.port;
+    this.metricsPort = metricsPort;
     this.selectorLabels = w.selectorLabels;
     this.labels = w.labels;
 
@@ -130,9 +162,11 @@ export class NumberCrunchApp extends Construct implements IWorkload {
       runAsGroup: IMAGE_GROUP_ID,
       drainSeconds: Math.ceil(SHUTDOWN_DRAIN_TIMEOUT_MS / 1000),
       autoscaled: autoscaling !== undefined,
+      podAnnotations: scrapeAnnotations(metricsPort, METRICS_PATH),
+      extraPorts: [{ containerPort: metricsPort, name: METRICS_PORT_NAME }],
       container: {
         name: w.name,
-        env: [{ name: PORT_ENV, value: String(w.port) }],
+        env: [{ name: PORT_ENV, value: String(w.port) }, { name: METRICS_PORT_ENV, value: String(metricsPort) }],
         readinessProbe: probe(READINESS_PATH, 5, 2),
         livenessProbe: probe(LIVENESS_PATH, 10, 3),
       },
@@ -171,6 +205,7 @@ export class NumberCrunchApp extends Construct implements IWorkload {
             type: 'Resource',
             resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: autoscaling.target } },
           }],
+          behavior: autoscaling.behavior,
         },
       });
     }
@@ -185,7 +220,18 @@ export class NumberCrunchApp extends Construct implements IWorkload {
     }
     const target = autoscalingTarget(a.targetCpuUtilizationPercent, cpuMillis(resources.cpu?.request), cpuMillis(resources.cpu?.limit));
     if (typeof target !== 'number') invalid(this, target.prop, target.value, target.allowed);
-    return { minReplicas, maxReplicas, target };
+    const window = (side: 'Up' | 'Down', value: number | undefined) => {
+      if (value === undefined) return undefined;
+      const prop = `autoscaling.scale${side}StabilizationSeconds`;
+      if (!Number.isInteger(value) || value < 0 || value > MAX_STABILIZATION_SECONDS) {
+        invalid(this, prop, value, `must be a whole number of seconds from 0 to ${MAX_STABILIZATION_SECONDS} (the API server's limit); 0 acts on each recommendation at once`);
+      }
+      return { stabilizationWindowSeconds: value };
+    };
+    const scaleUp = window('Up', a.scaleUpStabilizationSeconds);
+    const scaleDown = window('Down', a.scaleDownStabilizationSeconds);
+    const behavior = scaleUp === undefined && scaleDown === undefined ? undefined : { scaleUp, scaleDown };
+    return { minReplicas, maxReplicas, target, behavior };
   }
 }
 

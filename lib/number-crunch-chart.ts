@@ -50,6 +50,12 @@ export interface NumberCrunchChartProps extends ChartProps {
    * @default true
    */
   readonly networkPolicy?: boolean;
+  /**
+   * Namespace whose pods may scrape the app's and the proxy's metrics ports through the NetworkPolicies (where
+   * Prometheus runs).
+   * @default - none: the policies let nothing reach the metrics ports
+   */
+  readonly metricsScrapeNamespace?: string;
 }
 
 /** Props the chart sets itself, and where to set them instead. */
@@ -103,8 +109,14 @@ export class NumberCrunchChart extends Chart {
     this.loadBalancer = new LoadBalancedService(this, 'LoadBalancer', {
       ...props.loadBalancer, name: props.loadBalancer?.name ?? `${name}-lb`, target: this.proxy,
     });
+    if (props.networkPolicy === false && props.metricsScrapeNamespace !== undefined) {
+      invalid(this, 'metricsScrapeNamespace', props.metricsScrapeNamespace,
+        'it opens the metrics ports in the NetworkPolicies, and networkPolicy is false: leave it out, or turn networkPolicy on');
+    }
     if (props.networkPolicy ?? true) {
-      this.networkPolicies = new ProxyNetworkPolicies(this, 'NetworkPolicies', { app: this.app, proxy: this.proxy });
+      this.networkPolicies = new ProxyNetworkPolicies(this, 'NetworkPolicies', {
+        app: this.app, proxy: this.proxy, metricsScrapeNamespace: props.metricsScrapeNamespace,
+      });
     }
     const namespaceLabels = {
       ...this.app.labels,

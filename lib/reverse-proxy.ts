@@ -2,10 +2,11 @@ import { ApiObject, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
-import { configChecksum, NGINX_CONF_FILE, renderNginxConf } from './nginx-conf';
+import { configChecksum, NGINX_CONF_FILE, renderNginxConf, STUB_STATUS_PATH } from './nginx-conf';
+import { METRICS_PORT_NAME, scrapeAnnotations } from './prometheus';
 import { ServiceAddress } from './service-address';
-import { checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid } from './validate';
-import { disruptionBudget, hardenedDeployment } from './hardened-deployment';
+import { checkImage, checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid } from './validate';
+import { disruptionBudget, hardenedDeployment, resourceRequirements } from './hardened-deployment';
 import { IWorkload, resolveWorkload, WorkloadProps } from './workload';
 
 /** Tuning of the rendered `nginx.conf`; the defaults are measured in `npm run bench` (docs/performance.md). */
@@ -107,6 +108,25 @@ export interface ReverseProxyProps extends WorkloadProps {
    * @default - see `NginxTuningProps`
    */
   readonly nginx?: NginxTuningProps;
+  /**
+   * Run the official nginx-prometheus-exporter beside nginx: it reads nginx's `stub_status` over the pod's loopback
+   * and serves Prometheus metrics on port 9113 (container port `metrics`, named in the pod's `prometheus.io/*` scrape
+   * annotations). Off: no exporter, no status server.
+   * @default true
+   * @see https://github.com/nginx/nginx-prometheus-exporter
+   */
+  readonly metricsExporter?: boolean;
+  /**
+   * Image of the metrics exporter, pinned to a tag or digest; pulled with the proxy's `imagePullPolicy`.
+   * @default 'nginx/nginx-prometheus-exporter:1.5.1'
+   */
+  readonly metricsExporterImage?: string;
+  /**
+   * Port of nginx's `stub_status`, on 127.0.0.1 only (reachable from inside the pod alone), for the exporter.
+   * @default 8081
+   * @see https://nginx.org/en/docs/http/ngx_http_stub_status_module.html
+   */
+  readonly stubStatusPort?: number;
 }
 
 /** Most upstream tries a request may get. */
@@ -127,6 +147,19 @@ export const DEFAULT_NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30.6-alpine';
 export const NGINX_UNPRIVILEGED_UID = 101;
 /** Port the proxy listens on by default. */
 export const DEFAULT_PROXY_PORT = 8080;
+/** Default image of the metrics exporter: the official one, pinned to a release. */
+export const DEFAULT_EXPORTER_IMAGE = 'nginx/nginx-prometheus-exporter:1.5.1';
+/** Port the exporter serves its metrics on (its own default, `--web.listen-address=:9113`). */
+export const EXPORTER_PORT = 9113;
+/** Path of the exporter's metrics. */
+export const EXPORTER_METRICS_PATH = '/metrics';
+/** Default port of nginx's `stub_status` on the pod's loopback. */
+export const DEFAULT_STUB_STATUS_PORT = 8081;
+/** Resources of the exporter's container: a small Go process that reads one status page per scrape. */
+export const EXPORTER_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
+  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(48) },
+};
 /** Path nginx answers itself, for its probes, by default. */
 export const DEFAULT_PROXY_HEALTH_PATH = '/nginx-health';
 /** Directory the ConfigMap is mounted at. */
@@ -178,6 +211,8 @@ export class ReverseProxy extends Construct implements IWorkload {
   public readonly labels: { [key: string]: string };
   /** The PodDisruptionBudget (policy/v1), when made. */
   public readonly podDisruptionBudget?: ApiObject;
+  /** Port the metrics exporter serves on, when it runs. */
+  public readonly metricsPort?: number;
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
     super(scope, id);
@@ -226,7 +261,18 @@ export class ReverseProxy extends Construct implements IWorkload {
         `must be at most ${MAX_UPSTREAM_TRIES}: each try is one more connection for a request that already failed`);
     }
     const resolver = checkSubdomain(this, 'resolver', props.resolver ?? clusterDnsName(props.upstream.clusterDomain));
+    const exporter = props.metricsExporter ?? true;
+    const exporterImage = checkImage(this, 'metricsExporterImage', props.metricsExporterImage ?? DEFAULT_EXPORTER_IMAGE);
+    const stubStatusPort = checkPort(this, 'stubStatusPort', props.stubStatusPort ?? DEFAULT_STUB_STATUS_PORT);
+    if (exporter) {
+      // Each listener in the pod needs a port of its own.
+      const exporterPort = `the metrics exporter's port, ${EXPORTER_PORT}`;
+      if (w.port === EXPORTER_PORT) invalid(this, 'port', w.port, `must differ from ${exporterPort}: pick another`);
+      if (stubStatusPort === EXPORTER_PORT) invalid(this, 'stubStatusPort', stubStatusPort, `must differ from ${exporterPort}: pick another`);
+      if (stubStatusPort === w.port) invalid(this, 'stubStatusPort', stubStatusPort, `must differ from port (${w.port}): pick another`);
+    }
     this.upstream = props.upstream;
+    this.metricsPort = exporter ? EXPORTER_PORT : undefined;
     this.name = w.name;
     this.port = w.port;
     this.selectorLabels = w.selectorLabels;
@@ -240,6 +286,7 @@ export class ReverseProxy extends Construct implements IWorkload {
       resolver,
       fallback: props.fallbackUpstream,
       ...tuning,
+      stubStatusPort: exporter ? stubStatusPort : undefined,
     });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: configMapName, labels: this.labels },
@@ -250,13 +297,30 @@ export class ReverseProxy extends Construct implements IWorkload {
       httpGet: { path: this.healthPath, port: k8s.IntOrString.fromNumber(this.port) },
       periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 1,
     };
+    const exporterProbe: k8s.Probe = {
+      tcpSocket: { port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1,
+    };
     this.deployment = hardenedDeployment(this, 'Deployment', {
       workload: w,
       runAsUser,
       runAsGroup,
       // nginx-unprivileged stops on SIGQUIT (graceful): in-flight requests get up to the read timeout.
       drainSeconds: tuning.readTimeoutSeconds,
-      podAnnotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(this.nginxConf) },
+      podAnnotations: {
+        [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(this.nginxConf),
+        ...(exporter ? scrapeAnnotations(EXPORTER_PORT, EXPORTER_METRICS_PATH) : {}),
+      },
+      sidecars: exporter ? [{
+        name: 'nginx-exporter',
+        image: exporterImage,
+        imagePullPolicy: w.imagePullPolicy,
+        args: [`--nginx.scrape-uri=http://127.0.0.1:${stubStatusPort}${STUB_STATUS_PATH}`, `--web.listen-address=:${EXPORTER_PORT}`],
+        ports: [{ containerPort: EXPORTER_PORT, name: METRICS_PORT_NAME }],
+        resources: resourceRequirements(EXPORTER_RESOURCES),
+        // A TCP check of its port: an HTTP probe of /metrics would scrape nginx each time.
+        readinessProbe: exporterProbe,
+        livenessProbe: exporterProbe,
+      }] : undefined,
       volumes: [
         { name: 'config', configMap: { name: configMapName } },
         { name: 'runtime', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },

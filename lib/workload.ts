@@ -14,6 +14,11 @@ export interface IWorkload {
   readonly name: string;
   /** Port its pods listen on. */
   readonly port: number;
+  /**
+   * Port its pods serve Prometheus metrics on, if any (a NetworkPolicy lets the scraper reach it).
+   * @default - none
+   */
+  readonly metricsPort?: number;
   /** Labels that select its pods. */
   readonly selectorLabels: { [key: string]: string };
   /** The recommended labels of its objects. */

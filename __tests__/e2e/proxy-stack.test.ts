@@ -63,6 +63,21 @@ if (unavailable) {
     expect((await httpGet(stack.directUrl('/square-root/%zz'))).status).toBe(400);
   });
 
+  test('/stub_status and /metrics through the proxy reach the service\'s port, which answers 404 like any unknown path', async () => {
+    for (const path of ['/stub_status', '/metrics']) {
+      const proxied = await httpGet(stack.proxyUrl(path));
+      expect(proxied.status).toBe(404);
+      expect(proxied.body).toBe((await httpGet(stack.directUrl(path))).body);
+    }
+  });
+
+  test('nginx answers stub_status on the proxy pod\'s loopback, 127.0.0.1:8081, and not on its address', async () => {
+    const script = "require('http').get('http://127.0.0.1:8081/stub_status', (r) => { let b = ''; r.on('data', (c) => b += c); r.on('end', () => console.log(r.statusCode, b)); })";
+    const inPod = execFileSync('ip', ['netns', 'exec', stack.proxyNs, process.execPath, '-e', script], { timeout: 10_000 }).toString();
+    expect(inPod).toMatch(/^200 Active connections: \d+ \nserver accepts handled requests\n/);
+    await expect(httpGet(stack.proxyUrl('/stub_status', 8081), 3_000)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
   test('while the service is down: the proxy stays healthy, requests fail fast with 502/503, then recover', async () => {
     await stack.stopService();
     try {

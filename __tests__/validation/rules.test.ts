@@ -233,7 +233,11 @@ describe('pod-security-restricted', () => {
   });
   test('missing seccomp alone is caught', () => {
     const v = podSecurityRestrictedRule.check(broken((o) => { delete proxyDeployment(o).spec.template.spec.securityContext.seccompProfile; }));
-    expect(v.map((x) => x.message)).toEqual([expect.stringMatching(/number-crunch-proxy: container "nginx" has seccomp profile \(none\)/)]);
+    // Every container of the pod: nginx and the metrics exporter beside it.
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringMatching(/number-crunch-proxy: container "nginx" has seccomp profile \(none\)/),
+      expect.stringMatching(/number-crunch-proxy: container "nginx-exporter" has seccomp profile \(none\)/),
+    ]);
   });
 });
 

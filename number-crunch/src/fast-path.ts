@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { RequestObserver } from './metrics';
 import { headLines, Reply } from './reply';
 
 /** What the fast path needs from the server it works for. */
@@ -9,6 +10,8 @@ export interface FastPathOwner {
   readonly ready: boolean;
   /** Gives the connection to node:http, with `rest` (bytes already read but not answered) as its first input. */
   handOver(socket: Socket, rest: Buffer): void;
+  /** Where to count a request with `method` answered with `reply`; undefined when no metrics are kept. */
+  observer(method: string, reply: Reply): RequestObserver | undefined;
 }
 
 /**
@@ -68,6 +71,8 @@ export class FastConnection {
   private closing = false;
   private waitingForDrain = false;
   private readonly keepAliveSeconds: number;
+  // The requests answered in the current read, counted once their answers are written (reused: no garbage per read).
+  private readonly answered: RequestObserver[] = [];
 
   constructor(private readonly socket: Socket, private readonly owner: FastPathOwner, keepAliveMs: number) {
     this.keepAliveSeconds = Math.floor(keepAliveMs / 1000);
@@ -110,6 +115,7 @@ export class FastConnection {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closing) return; // answered with Connection: close; what follows is not read
+    const started = performance.now();
     const text = chunk.toString('latin1'); // one character per byte: string offsets are byte offsets
     let pos = 0;
     let out = '';
@@ -123,12 +129,20 @@ export class FastConnection {
       const close = reply.close === true || !this.owner.ready;
       out += responseHead(reply, close, this.keepAliveSeconds);
       if (method !== 'HEAD') out += reply.body;
+      const observer = this.owner.observer(method, reply);
+      if (observer !== undefined) this.answered.push(observer);
       if (close) {
         this.closing = true;
         break;
       }
     }
     const flushed = out === '' || this.socket.write(out);
+    if (this.answered.length > 0) {
+      // Each request of the read, from the read to its answer's write.
+      const seconds = (performance.now() - started) / 1000;
+      for (const observer of this.answered) observer.observe(seconds);
+      this.answered.length = 0;
+    }
     if (this.closing) {
       this.endSoon();
     } else if (pos < text.length) {

@@ -1,4 +1,7 @@
-import { DRAIN_TIMEOUT_ENV, FAST_PATH_ENV, HOST_ENV, PORT_ENV, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS } from '../../contract';
+import {
+  DRAIN_TIMEOUT_ENV, FAST_PATH_ENV, HOST_ENV, METRICS_PORT, METRICS_PORT_ENV, PORT_ENV, SERVICE_PORT, SHUTDOWN_DRAIN_TIMEOUT_MS,
+} from '../../contract';
+import { MetricsServer, RequestMetrics } from './metrics';
 import { NumberCrunchServer } from './server';
 
 /** One structured log line on stdout. */
@@ -23,7 +26,13 @@ async function main(): Promise<void> {
   const drainTimeoutMs = intFromEnv(DRAIN_TIMEOUT_ENV, SHUTDOWN_DRAIN_TIMEOUT_MS, 3_600_000);
   const host = process.env[HOST_ENV] || undefined;
   const fastPath = intFromEnv(FAST_PATH_ENV, 1, 1) === 1;
-  const server = new NumberCrunchServer({ port, host, drainTimeoutMs, fastPath });
+  const metricsPort = intFromEnv(METRICS_PORT_ENV, METRICS_PORT, 65535);
+  if (metricsPort === port && port !== 0) {
+    log('error', `invalid ${METRICS_PORT_ENV}`, { value: metricsPort, allowed: `a port other than ${PORT_ENV} (${port})` });
+    process.exit(2);
+  }
+  const metrics = new RequestMetrics();
+  const server = new NumberCrunchServer({ port, host, drainTimeoutMs, fastPath, metrics });
 
   // Handlers first, so a SIGTERM that arrives right after the "listening" line still drains.
   // The first SIGTERM or SIGINT starts the drain; a second one of either kind gets the default action: it ends the
@@ -45,7 +54,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 
   const address = await server.listen();
-  log('info', 'listening', { host: address.address, port: address.port, pid: process.pid, fastPath });
+  // Metrics stay served while the service drains; the process's exit closes them.
+  const metricsAddress = await new MetricsServer(metrics.registry).listen(metricsPort, host);
+  log('info', 'listening', { host: address.address, port: address.port, metricsPort: metricsAddress.port, pid: process.pid, fastPath });
 }
 
 main().catch((e: Error) => {

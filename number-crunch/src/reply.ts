@@ -1,10 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import { Answer } from './roots';
 
-/** An answer as sent: extra headers (name, value pairs) and whether the connection closes after it. */
+/**
+ * An answer as sent: extra headers (name, value pairs), whether the connection closes after it, and the route template
+ * it answers (the metrics' `http_route`; unset for answers given before or outside routing).
+ */
 export interface Reply extends Answer {
   readonly headers?: readonly string[];
   readonly close?: boolean;
+  readonly route?: string;
 }
 
 /**

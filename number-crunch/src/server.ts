@@ -5,6 +5,7 @@ import { headerList, headLines, Reply } from './reply';
 import { Duplex } from 'node:stream';
 import { LIVENESS_PATH, READINESS_PATH, SILENT_CONNECTION_GRACE_MS } from '../../contract';
 import { CUBE_ROOT_PREFIX, cubeRoot, ENDPOINTS_HINT, errorBody, SQUARE_ROOT_PREFIX, squareRoot } from './roots';
+import { RequestMetrics, RequestObserver } from './metrics';
 
 /** Options of `NumberCrunchServer`. */
 export interface ServerOptions {
@@ -25,6 +26,11 @@ export interface ServerOptions {
    * @default 66 s (one second more than the keep-alive timeout)
    */
   readonly headersTimeoutMs?: number;
+  /**
+   * Where to count every answered request, on both paths (see metrics.ts).
+   * @default - none: no metrics are kept
+   */
+  readonly metrics?: RequestMetrics;
 }
 
 const ALLOWED_METHODS = 'GET, HEAD';
@@ -37,10 +43,24 @@ const MAX_TEXT_IN_ERROR = 100;
 // How often node:http looks for connections past the headers timeout (its default).
 const CONNECTIONS_CHECKING_INTERVAL_MS = 30_000;
 
+/**
+ * The metrics' `http_route` of each route: its template, as OpenTelemetry's `http.route` (never the raw path, so the
+ * label stays bounded), and one value for every path no route matches.
+ */
+export const ROUTES = {
+  squareRoot: `${SQUARE_ROOT_PREFIX}{number}`,
+  cubeRoot: `${CUBE_ROOT_PREFIX}{number}`,
+  squareRootBare: SQUARE_ROOT_PATH,
+  cubeRootBare: CUBE_ROOT_PATH,
+  liveness: LIVENESS_PATH,
+  readiness: READINESS_PATH,
+  unmatched: 'unmatched',
+} as const;
+
 // Every body ends with a newline, as the Go service's JSON encoder ended them.
-const HEALTHY: Reply = { status: 200, body: '{"status":"ok"}\n' };
-const READY: Reply = { status: 200, body: '{"status":"ready"}\n' };
-const DRAINING: Reply = { status: 503, body: '{"status":"shutting down"}\n' };
+const HEALTHY: Reply = { status: 200, body: '{"status":"ok"}\n', route: ROUTES.liveness };
+const READY: Reply = { status: 200, body: '{"status":"ready"}\n', route: ROUTES.readiness };
+const DRAINING: Reply = { status: 503, body: '{"status":"shutting down"}\n', route: ROUTES.readiness };
 // Node would send this 400 itself, with an empty body; the server checks the Host header instead (see hostMissing).
 const MISSING_HOST: Reply = {
   status: 400, body: errorBody('missing Host header: HTTP/1.1 requests must have one'), close: true,
@@ -53,6 +73,7 @@ function quoted(text: string): string {
 
 function notFound(path: string): Reply {
   return {
+    route: ROUTES.unmatched,
     status: 404,
     body: errorBody(`no such path ${quoted(path)}: use ${ENDPOINTS_HINT} (probes: ${LIVENESS_PATH}, ${READINESS_PATH})`),
   };
@@ -209,10 +230,15 @@ export class NumberCrunchServer implements FastPathOwner {
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
     // Without a 'connect' listener Node drops a CONNECT request's connection without an answer.
-    this.server.on('connect', (req: IncomingMessage, socket: Duplex) => endWith(socket, methodNotAllowed(req.method)));
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      const started = performance.now();
+      const answer = methodNotAllowed(req.method);
+      endWith(socket, answer);
+      this.observe(req.method ?? '', answer, started);
+    });
     // Any Expect but 100-continue (which Node answers itself); without a listener Node sends an empty 417.
     this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
-      this.send(res, hostMissing(req) ? MISSING_HOST : expectationFailed(req.headers.expect ?? '')));
+      this.send(res, hostMissing(req) ? MISSING_HOST : expectationFailed(req.headers.expect ?? ''), performance.now()));
   }
 
   /** True until shutdown starts. */
@@ -283,7 +309,8 @@ export class NumberCrunchServer implements FastPathOwner {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    this.send(res, hostMissing(req) ? MISSING_HOST : unreadableBody(req) ?? this.answer(req.method ?? '', req.url ?? '/'));
+    const started = performance.now();
+    this.send(res, hostMissing(req) ? MISSING_HOST : unreadableBody(req) ?? this.answer(req.method ?? '', req.url ?? '/'), started);
   }
 
   /**
@@ -302,37 +329,64 @@ export class NumberCrunchServer implements FastPathOwner {
       endAfter(socket, last);
       return;
     }
-    endWith(socket, malformed(err.code));
+    const started = performance.now();
+    const answer = malformed(err.code);
+    endWith(socket, answer);
+    this.observe('', answer, started); // the method of a request that could not be read is unknown: `_OTHER`
   }
 
-  /** The answer to `method` on the request target `target`: one routing for node:http and the fast path. */
+  /**
+   * The answer to `method` on the request target `target`: one routing for node:http and the fast path. The answer
+   * names its route (`ROUTES`).
+   */
   answer(method: string, target: string): Reply {
     const path = requestPath(target);
+    let route: string;
     let answer: Reply;
     if (path.startsWith(SQUARE_ROOT_PREFIX)) {
       const segment = path.slice(SQUARE_ROOT_PREFIX.length);
-      answer = segment.includes('/') ? notFound(path) : allowed(method) ?? squareRoot(segment);
+      if (segment.includes('/')) return notFound(path);
+      route = ROUTES.squareRoot;
+      answer = allowed(method) ?? squareRoot(segment);
     } else if (path.startsWith(CUBE_ROOT_PREFIX)) {
       const segment = path.slice(CUBE_ROOT_PREFIX.length);
-      answer = segment.includes('/') ? notFound(path) : allowed(method) ?? cubeRoot(segment);
+      if (segment.includes('/')) return notFound(path);
+      route = ROUTES.cubeRoot;
+      answer = allowed(method) ?? cubeRoot(segment);
     } else if (path === SQUARE_ROOT_PATH) {
+      route = ROUTES.squareRootBare;
       answer = allowed(method) ?? squareRoot('');
     } else if (path === CUBE_ROOT_PATH) {
+      route = ROUTES.cubeRootBare;
       answer = allowed(method) ?? cubeRoot('');
     } else if (path === LIVENESS_PATH) {
+      route = ROUTES.liveness;
       answer = allowed(method) ?? HEALTHY;
     } else if (path === READINESS_PATH) {
+      route = ROUTES.readiness;
       answer = allowed(method) ?? (this.isDraining ? DRAINING : READY);
     } else {
-      answer = notFound(path);
+      return notFound(path);
     }
-    return answer;
+    return answer.route === route ? answer : { ...answer, route };
   }
 
-  private send(res: ServerResponse, answer: Reply): void {
+  /** Where to count a request with `method` answered with `reply`; undefined when the server keeps no metrics. */
+  observer(method: string, reply: Reply): RequestObserver | undefined {
+    return this.options.metrics?.observer(method, reply.route ?? ROUTES.unmatched, reply.status);
+  }
+
+  /** Counts one answered request that started at `started` (performance.now()). */
+  private observe(method: string, reply: Reply, started: number): void {
+    this.observer(method, reply)?.observe((performance.now() - started) / 1000);
+  }
+
+  /** Sends `answer` to a request that arrived at `started` (performance.now()), and counts it. */
+  private send(res: ServerResponse, answer: Reply, started: number): void {
     this.lastAnswers.set(res.req.socket, res);
     // While draining, every response closes its connection, so nothing stays open once in-flight work is done.
     res.writeHead(answer.status, headerList(answer, answer.close === true || this.isDraining));
     res.end(answer.body); // Node leaves the body out for HEAD.
+    this.observe(res.req.method ?? '', answer, started);
   }
 }

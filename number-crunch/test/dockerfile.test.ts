@@ -35,13 +35,30 @@ test('the runtime starts node directly (exec form) on the compiled entry point, 
   expect(args('CMD')).toEqual([`["node", "${main}"]`]);
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
   expect(pkg.main).toBe(main);
-  expect(pkg.dependencies ?? {}).toEqual({});
   // src/main.ts compiles to <outDir>/<its path under rootDir>; the runtime stage copies <outDir> to build/.
   const { compilerOptions } = JSON.parse(readFileSync(join(__dirname, '..', 'tsconfig.json'), 'utf8'));
   const service = join(__dirname, '..');
   expect(join(compilerOptions.outDir, relative(join(service, compilerOptions.rootDir), join(service, 'src', 'main.ts'))))
     .toBe(main.replace(/\.js$/, '.ts'));
   expect(args('COPY')).toContain(`--from=build /app/number-crunch/${compilerOptions.outDir} ./build`);
+});
+
+test('the one runtime dependency, prom-client, is pinned, and the tests run the version the image ships', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  expect(pkg.dependencies).toEqual({ 'prom-client': '15.1.3' });
+  // The repository's npm ci installs it for the tests (the service's own node_modules is the image's alone).
+  const root = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  expect(root.devDependencies['prom-client']).toBe(pkg.dependencies['prom-client']);
+});
+
+test('the runtime stage gets the production node_modules: pruned in the build stage, copied beside build/', () => {
+  const build = instructions.indexOf('RUN npm run build');
+  const prune = instructions.indexOf('RUN npm prune --omit=dev --no-audit --no-fund');
+  expect(build).toBeGreaterThan(0);
+  expect(prune).toBeGreaterThan(build);
+  const runtimeStage = instructions.findIndex((l, i) => i > build && l.startsWith('FROM '));
+  expect(prune).toBeLessThan(runtimeStage);
+  expect(args('COPY')).toContain('--from=build /app/number-crunch/node_modules ./node_modules');
 });
 
 test('the build context is the repository root: the build copies contract/ beside number-crunch/, as in the repository', () => {

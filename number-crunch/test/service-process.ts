@@ -25,7 +25,7 @@ export function startService(env: Record<string, string> = {}, command: readonly
     throw new Error(`${SERVICE_MAIN} is missing: run \`npm run build:service\` (npm test does it first)`);
   }
   const child = spawn(command[0], [...command.slice(1), SERVICE_MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { ...process.env, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: Array<Record<string, unknown>> = [];
