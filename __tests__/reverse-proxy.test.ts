@@ -104,12 +104,12 @@ describe('props', () => {
     expect(() => build({ fallbackUpstream: upstream })).toThrow(/fallbackUpstream.*another name than upstream/);
     expect(() => build({ fallbackUpstream: ServiceAddresses.of('api-pods', 'shop', 0) })).toThrow(/fallbackUpstream\.port/);
   });
-  test('nginx.upstreamTries: 3 by default, 1 to 5; nginx.resolveIntervalSeconds reaches the resolver', () => {
-    expect(build().proxy.nginxConf).toContain('proxy_next_upstream_tries 3;');
+  test('nginx.upstreamTries: 5 by default, 1 to 10; nginx.resolveIntervalSeconds reaches the resolver', () => {
+    expect(build().proxy.nginxConf).toContain('proxy_next_upstream_tries 5;');
     expect(build({ nginx: { upstreamTries: 1 } }).proxy.nginxConf).toContain('proxy_next_upstream_tries 1;');
     expect(build({ nginx: { resolveIntervalSeconds: 30 } }).proxy.nginxConf).toContain('valid=30s');
     expect(() => build({ nginx: { upstreamTries: 0 } })).toThrow(/nginx\.upstreamTries/);
-    expect(() => build({ nginx: { upstreamTries: 6 } })).toThrow(/nginx\.upstreamTries.*at most 5/);
+    expect(() => build({ nginx: { upstreamTries: 11 } })).toThrow(/nginx\.upstreamTries.*at most 10/);
     expect(() => build({ nginx: { resolveIntervalSeconds: 0 } })).toThrow(/nginx\.resolveIntervalSeconds/);
   });
   test('name and configMapName', () => {

@@ -4,6 +4,7 @@
 # Writes .cluster/env (KUBECONFIG=..., CLIENT_NETNS=...). `cluster/down.sh` undoes everything, also after a failure.
 . "$(dirname "$0")/lib/common.sh"
 . "$CLUSTER_DIR/lib/net.sh"
+. "$CLUSTER_DIR/lib/node2.sh"
 
 total_start=$SECONDS
 
@@ -53,13 +54,6 @@ for d in /var/log/pods /var/log/containers /var/lib/kubelet /var/lib/cni /run/co
   [ -e "$d" ] || echo "$d" >>"$STATE_DIR/created-dirs"
 done
 
-# start_proc NAME CMD...: starts a long-running process in its own session, logs to .cluster/logs/NAME.log.
-start_proc() {
-  local name="$1"; shift
-  setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$STATE_DIR/pids/$name.pid"
-  log "started $name (pid $!)"
-}
 # wait_for DESCRIPTION SECONDS CMD...: polls CMD once a second until it succeeds, at most SECONDS times.
 wait_for() {
   local what="$1" limit="$2" i start=$SECONDS; shift 2
@@ -372,22 +366,16 @@ wait_for "MetalLB IPAddressPool and L2Advertisement accepted" 90 kubectl apply -
 # /var/log/pods and /var/log/containers are the node's own directories: a kubelet removes the log directories of pods
 # it does not know, which on a shared /var/log/pods would be the other node's. kube-proxy (one per machine: the nodes
 # share its network namespace) and MetalLB's speaker stay on the first node.
-node2="$STATE_DIR/node2"
+node2="$NODE2_DIR"
 mkdir -p "$node2/kubelet" "$node2/var-log-pods" "$node2/var-log-containers" /var/log/pods /var/log/containers
 node_runtime_config "$node2" "$NODE2_POD_CIDR" "$NODE2_POD_GATEWAY" false
-# shellcheck disable=SC2016 # $1 is the inner bash's argument (the node's directory), expanded there
-start_proc containerd-node2 unshare --mount --propagation slave -- bash -c '
-  mount --bind "$1/var-log-pods" /var/log/pods && mount --bind "$1/var-log-containers" /var/log/containers \
-    && exec containerd --config "$1/containerd/config.toml"' _ "$node2"
+start_node2_containerd
 CTR2=(ctr --address "$node2/containerd/containerd.sock" -n k8s.io)
 wait_for "containerd of $NODE2_NAME answering" 60 "${CTR2[@]}" version
 step "import $(wc -l <"$CLUSTER_IMAGES_LIST") images into the containerd of $NODE2_NAME" "$STATE_DIR/logs/import-node2.log" \
   import_images "$node2/containerd/containerd.sock"
 kubelet_config "$STATE_DIR/config/kubelet-node2.yaml" "$NODE2_IP" "$node2/containerd" kubelet2 10258
-start_proc kubelet-node2 nsenter --mount="/proc/$(cat "$STATE_DIR/pids/containerd-node2.pid")/ns/mnt" -- \
-  "$K8S_BIN/kubelet" --config="$STATE_DIR/config/kubelet-node2.yaml" \
-  --kubeconfig="$STATE_DIR/config/kubelet2.kubeconfig" --root-dir="$node2/kubelet/root" \
-  --hostname-override="$NODE2_NAME" --node-ip="$NODE2_IP" --register-node=true
+start_node2_kubelet
 wait_for "node $NODE2_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$NODE2_NAME" --timeout=1s
 
 cat >"$STATE_DIR/env" <<EOF

@@ -42,8 +42,10 @@ export interface NginxTuningProps {
   readonly readTimeoutSeconds?: number;
   /**
    * Connections nginx tries for one idempotent request (GET, HEAD) whose upstream connection fails or times out,
-   * each through the Service anew (kube-proxy picks the pod). Other methods are never retried. 1: no retry.
-   * @default 3
+   * each through the Service anew (kube-proxy picks the pod, so a try after the first misses a dead pod of two with
+   * probability 1/2: 5 tries leave a request on a pod that just died a 1-in-16 chance to fail). Other methods are
+   * never retried. 1: no retry.
+   * @default 5
    * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream
    */
   readonly upstreamTries?: number;
@@ -130,7 +132,7 @@ export interface ReverseProxyProps extends WorkloadProps {
 }
 
 /** Most upstream tries a request may get. */
-export const MAX_UPSTREAM_TRIES = 5;
+export const MAX_UPSTREAM_TRIES = 10;
 
 /** The cluster DNS Service's name in a cluster with DNS domain `clusterDomain`. */
 export function clusterDnsName(clusterDomain: string): string {
@@ -180,7 +182,7 @@ export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {
   upstreamKeepalive: 64,
   connectTimeoutSeconds: 1,
   readTimeoutSeconds: 30,
-  upstreamTries: 3,
+  upstreamTries: 5,
   resolveIntervalSeconds: 5,
   accessLog: false,
 };

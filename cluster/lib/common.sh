@@ -25,6 +25,14 @@ CLUSTER_IMAGES_LIST="$NC_IMAGES/cluster-archives.txt"
 # Runtime state of a running cluster (gitignored): kubeconfig, certificates, data, logs, pid files.
 STATE_DIR="${NC_CLUSTER_STATE:-$REPO_DIR/.cluster}"
 
+# start_proc NAME CMD...: starts a long-running process in its own session, logs to .cluster/logs/NAME.log.
+start_proc() {
+  local name="$1"; shift
+  setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/pids/$name.pid"
+  log "started $name (pid $!)"
+}
+
 log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 

@@ -7,7 +7,8 @@
 // which, like every HTTP/1.1 client, retries an idempotent request once when a reused idle connection turns out to
 // have been closed before any byte of the answer: RFC 9112, section 9.3.1); the other half open a new connection for
 // every request, so a refused connect or a reset on a fresh connection is never retried. On exit it prints one JSON
-// object with the counts, latencies, the longest run of seconds with a failure and samples of the errors.
+// object with the counts, latencies, the counts of each second, the longest run of seconds with a failure and samples of
+// the errors.
 package main
 
 import (
@@ -44,6 +45,14 @@ type result struct {
 	P99Ms         float64          `json:"p99Ms"`
 	MaxMs         float64          `json:"maxMs"`
 	StoppedBy     string           `json:"stoppedBy"`
+	// StartedAtMs is when the first request was due (Unix time, ms): second i of PerSecond begins i s after it.
+	StartedAtMs int64 `json:"startedAtMs"`
+	// PerSecond counts the requests by the second they were due in: [ok, failed] each.
+	PerSecond [][2]int64 `json:"perSecond"`
+	// LongestFailingRun is the longest run of consecutive seconds with at least one failed request.
+	LongestFailingRun int `json:"longestFailingRunSeconds"`
+	// SecondsAllFailed counts the seconds in which requests were due and every one of them failed.
+	SecondsAllFailed int `json:"secondsAllFailed"`
 }
 
 func errorKind(err error) string {
@@ -101,6 +110,7 @@ func main() {
 		next, ka, nc, okN atomic.Int64
 		failN             atomic.Int64
 		wg                sync.WaitGroup
+		perSecond         [][2]int64
 	)
 	start := time.Now()
 	interval := time.Second / time.Duration(*rate)
@@ -133,6 +143,15 @@ func main() {
 				}
 				mu.Lock()
 				latencies = append(latencies, took)
+				sec := int(due.Sub(start) / time.Second)
+				for len(perSecond) <= sec {
+					perSecond = append(perSecond, [2]int64{})
+				}
+				if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+					perSecond[sec][0]++
+				} else {
+					perSecond[sec][1]++
+				}
 				switch {
 				case err != nil:
 					failN.Add(1)
@@ -164,10 +183,25 @@ func main() {
 		}
 		return float64(latencies[int(p*float64(len(latencies)-1))]) / 1e6
 	}
+	longest, run, allFailed := 0, 0, 0
+	for _, c := range perSecond {
+		if c[1] > 0 {
+			run++
+			if run > longest {
+				longest = run
+			}
+		} else {
+			run = 0
+		}
+		if c[1] > 0 && c[0] == 0 {
+			allFailed++
+		}
+	}
 	r := result{
 		Requests: int64(len(latencies)), OK: okN.Load(), Failed: failN.Load(), Non2xx: non2xx, Errors: errs,
 		ErrorSamples: samples, KeepAlive: ka.Load(), NewConnection: nc.Load(), Seconds: time.Since(start).Seconds(),
 		Rate: *rate, P50Ms: pct(0.5), P99Ms: pct(0.99), MaxMs: pct(1), StoppedBy: stoppedBy,
+		StartedAtMs: start.UnixMilli(), PerSecond: perSecond, LongestFailingRun: longest, SecondsAllFailed: allFailed,
 	}
 	json.NewEncoder(os.Stdout).Encode(r)
 }

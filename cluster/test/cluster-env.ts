@@ -85,7 +85,10 @@ export interface PodSpec {
 export interface Pod {
   readonly metadata: Metadata;
   readonly spec: PodSpec;
-  readonly status: { readonly containerStatuses: Array<{ readonly name: string; readonly ready: boolean }> };
+  readonly status: {
+    readonly containerStatuses: Array<{ readonly name: string; readonly ready: boolean; readonly restartCount?: number; readonly containerID?: string }>;
+    readonly conditions?: Array<{ readonly type: string; readonly status: string }>;
+  };
 }
 
 export interface DeploymentSpec {
@@ -252,6 +255,14 @@ export interface LoadResult {
   readonly p99Ms: number;
   readonly maxMs: number;
   readonly stoppedBy: string;
+  /** When the first request was due (Unix ms): second i of `perSecond` starts i s later. */
+  readonly startedAtMs: number;
+  /** Requests by the second they were due in: [ok, failed]. */
+  readonly perSecond: Array<[number, number]>;
+  /** The longest run of consecutive seconds with a failed request. */
+  readonly longestFailingRunSeconds: number;
+  /** Seconds in which requests were due and every one failed. */
+  readonly secondsAllFailed: number;
 }
 
 /** A running cluster/loadgen: GETs at a fixed rate from the client namespace, bounded in time and count. */
@@ -285,7 +296,8 @@ export function describeLoad(what: string, r: LoadResult, extra = ''): string {
   const kinds = { ...r.errors, ...Object.fromEntries(Object.entries(r.non2xx).map(([k, v]) => [`HTTP ${k}`, v])) };
   return `${what}: ${r.requests} requests in ${r.seconds.toFixed(1)} s at ${r.rate}/s (${r.keepAliveRequests} keep-alive, `
     + `${r.newConnectionRequests} on new connections), ${r.failed} failed${r.failed ? ` ${JSON.stringify(kinds)} ${JSON.stringify(r.errorSamples)}` : ''}, `
-    + `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms${extra ? `; ${extra}` : ''}`;
+    + `longest failing run ${r.longestFailingRunSeconds} s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, `
+    + `max ${r.maxMs.toFixed(1)} ms${extra ? `; ${extra}` : ''}`;
 }
 
 /** waitFor: polls `probe` every `intervalMs` until it returns a value, at most `tries` times; the last error if none. */

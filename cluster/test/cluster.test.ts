@@ -118,6 +118,21 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
       expect(JSON.parse(bad.body).error).toMatch(/negative/);
     });
 
+    test('the proxy pods run the pinned image\'s nginx line; their replicas are on both nodes', () => {
+      const proxy = deployments.find((d) => JSON.stringify(d).includes('nginx-unprivileged'))!;
+      const image = specOf<DeploymentSpec>(proxy).template.spec.containers[0].image;
+      const line = /nginx-unprivileged:(\d+\.\d+)\./.exec(image)?.[1];
+      const v = cluster.kubectl(['exec', '-n', 'default', `deployment/${nameOf(proxy)}`, '--', 'nginx', '-v']);
+      expect(v.status).toBe(0);
+      expect(/nginx\/(\d+\.\d+)\./.exec(v.stderr + v.stdout)?.[1]).toBe(line);
+      for (const d of deployments) {
+        const { matchLabels } = specOf<DeploymentSpec>(d).selector as { matchLabels: Record<string, string> };
+        const selector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+        const pods = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', 'default', '-l', selector]).items.filter((p) => !p.metadata.deletionTimestamp);
+        expect({ deployment: nameOf(d), nodes: new Set(pods.map((p) => p.spec.nodeName)).size }).toEqual({ deployment: nameOf(d), nodes: 2 });
+      }
+    });
+
     test('re-applying the same dist/ changes nothing (kubectl diff exits 0)', () => {
       const r = cluster.kubectl(['diff', '-f', DIST_DIR]);
       expect(r.stdout).toBe('');
