@@ -87,7 +87,7 @@ test('every run checks the manifests: a second run on a changed manifest reports
   const path = join(dir, MANIFEST);
   const first = await runPlugin();
   expect(first.success).toBe(true);
-  expect(first.json.summary.metadata).toEqual({ rules: '9', objects: '8' });
+  expect(first.json.summary.metadata).toEqual({ rules: '9', objects: '10' });
   writeFileSync(path, readFileSync(path, 'utf8').replace('image: number-crunch:local', 'image: number-crunch:latest'));
   writeFileSync(join(dir, 'construct-metadata.json'), '{"version":"1.0.0","resources":{}}');
   const second = await runPlugin();

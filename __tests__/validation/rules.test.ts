@@ -151,7 +151,9 @@ describe('proxy-upstream', () => {
     const objects = withUpstream('number-crunch-service.default.svc.cluster.locl:8080');
     expect(proxyUpstreamRule.check(objects).map((x) => x.message))
       .toEqual([expect.stringMatching(/uses cluster domain "cluster.locl", not the cluster's "cluster.local"/)]);
-    expect(proxyUpstreamRule.check(objects, { clusterDomain: 'cluster.locl' })).toEqual([]);
+    // With the option, only the backup line (still cluster.local) is reported.
+    expect(proxyUpstreamRule.check(objects, { clusterDomain: 'cluster.locl' }).map((x) => x.message))
+      .toEqual([expect.stringMatching(/number-crunch-service-pods\.default\.svc\.cluster\.local:8080 resolve backup;" uses cluster domain "cluster.local", not the cluster's "cluster.locl"/)]);
   });
   test('a wrong port', () => {
     const v = proxyUpstreamRule.check(withUpstream('number-crunch-service.default.svc.cluster.local:80'));
