@@ -62,13 +62,13 @@ export class ProxyNetworkPolicies extends Construct {
       metadata: metadata(app),
       spec: {
         podSelector: { matchLabels: app.selectorLabels },
-        // Egress listed with no rule: the app opens no connection at all (it needs none, not even DNS).
+        // Egress listed with no rule: the app opens no connection at all (it needs none, not even DNS). No `egress`
+        // field at all: the API server drops an empty list, and `kubectl diff` would then never come out clean.
         policyTypes: ['Ingress', 'Egress'],
         ingress: [
           { from: [{ podSelector: { matchLabels: proxy.selectorLabels } }], ports: [tcp(app.port)] },
           ...scrape(app, 'app'),
         ],
-        egress: [],
       },
     });
     this.proxy = new k8s.KubeNetworkPolicy(this, 'Proxy', {

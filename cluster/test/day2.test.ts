@@ -251,7 +251,9 @@ describeCluster('day 2 on the real cluster', () => {
     const after = generations();
     expectNoFailure(`upgrade ${release} -> current dist/`, load, `apply + rollout ${seconds.toFixed(1)} s (old pods gone after ${goneSeconds.toFixed(1)} s); `
       + `Deployment generations ${before} -> ${after}`);
-    expect(cluster.kubectl(['diff', '-f', '-'], { input: inNamespace(current) }).status).toBe(0);
+    const diff = cluster.kubectl(['diff', '-f', '-'], { input: inNamespace(current) });
+    expect(diff.stdout + diff.stderr).toBe('');
+    expect(diff.status).toBe(0);
   });
 
   describe('loadBalancerSourceRanges: no node port to go around them', () => {

@@ -254,9 +254,13 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     report(`crash of ${NODE2}`, result, `in the ${NODE_CRASH_WINDOW_S} s after the crash ${window.failed} of ${window.requests} failed `
       + `(${(100 * share).toFixed(2)}%), ${result.secondsAllFailed} seconds with every request failed; node NotReady after `
       + `${notReadySeconds.toFixed(1)} s; every Deployment full on ${NODE1} after ${backSeconds.toFixed(1)} s`);
-    // The node back, for the tests after this one.
-    await waitFor(`${NODE2} Ready again`, 120, 1000, () =>
-      cluster.kubectlJson<KubeNode>(['get', 'node', NODE2]).status.conditions.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined);
+    // The node back, for the tests after this one: Ready, and without the node controller's taints (until they go,
+    // nothing is scheduled there).
+    await waitFor(`${NODE2} Ready again and untainted`, 120, 1000, () => {
+      const node = cluster.kubectlJson<KubeNode & { spec: { taints?: Array<{ key: string }> } }>(['get', 'node', NODE2]);
+      const isReady = node.status.conditions.find((c) => c.type === 'Ready')?.status === 'True';
+      return isReady && !(node.spec.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/')) ? true : undefined;
+    });
     expect(result.secondsAllFailed).toBe(0);
     expect(share).toBeLessThanOrEqual(NODE_CRASH_MAX_FAILED_SHARE);
     expect(backSeconds).toBeLessThanOrEqual(NODE_CRASH_RECOVERY_BOUND_S);
