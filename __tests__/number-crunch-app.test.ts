@@ -91,9 +91,9 @@ describe('defaults', () => {
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
   });
 
-  test('soft spreading across nodes, each revision on its own (pod-template-hash)', () => {
+  test('spread across the nodes that take pods, each revision on its own (pod-template-hash)', () => {
     expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([{
-      maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway',
+      maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', nodeTaintsPolicy: 'Honor',
       labelSelector: { matchLabels: deployment.spec.selector.matchLabels },
       matchLabelKeys: ['pod-template-hash'],
     }]);

@@ -180,7 +180,7 @@ describe('props', () => {
     expect(container(d).lifecycle.preStop.exec.command).toEqual(['sleep', '9']);
     expect(d.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(9 + 30);
   });
-  test('zero-downtime rollout and soft spreading by default; maxSurge, maxUnavailable and spreadAcrossNodes change them', () => {
+  test('zero-downtime rollout and spreading by default; maxSurge, maxUnavailable and spreadAcrossNodes change them', () => {
     const defaults = build().deployment.spec;
     expect(defaults.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     expect(defaults.template.spec.topologySpreadConstraints).toHaveLength(1);

@@ -76,7 +76,12 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
           topologySpreadConstraints: w.spreadAcrossNodes ? [{
             maxSkew: 1,
             topologyKey: HOSTNAME_TOPOLOGY_KEY,
-            whenUnsatisfiable: 'ScheduleAnyway',
+            // A rule, not a preference: as a preference (ScheduleAnyway) the scheduler's other scores put both pods
+            // of a revision on one node in one of five rollouts on the test cluster. Nodes with a taint the pod does
+            // not tolerate (cordoned, not ready, unreachable) are no domain (nodeTaintsPolicy Honor), so a single
+            // node, or the one node left, still takes every pod.
+            whenUnsatisfiable: 'DoNotSchedule',
+            nodeTaintsPolicy: 'Honor',
             labelSelector: { matchLabels: w.selectorLabels },
             // Each revision spreads on its own: without it, the pods of the old ReplicaSet that are about to go count
             // in the skew, and a rolling update can put the whole new ReplicaSet on one node.

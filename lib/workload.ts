@@ -80,7 +80,8 @@ export interface WorkloadProps {
    */
   readonly preStopSeconds?: number;
   /**
-   * Spread the replicas across nodes (soft: a single node still runs them all).
+   * Spread each revision's replicas across the nodes that can take them (never more than one apart; a single node, or
+   * the one node left when others are cordoned or down, still runs them all).
    * @default true
    * @see https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/
    */

@@ -226,6 +226,14 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     await waitFor('pods of the app and of the proxy on both nodes', 120, 1000, () =>
       [APP, PROXY].every((d) => new Set(podsOf(d).map((p) => p.spec.nodeName)).size === 2) && fullCapacity() ? true : undefined);
     const node2 = path.join(REPO_DIR, 'cluster', 'node2.sh');
+    // What the cluster looked like every 15 s after the crash (printed with the figures).
+    const timeline: string[] = [];
+    const snapshot = () => {
+      const node = cluster.kubectlJson<KubeNode & { spec: { taints?: Array<{ key: string; effect: string }> } }>(['get', 'node', NODE2]);
+      const pods = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS]).items.map((p) =>
+        `${p.metadata.name.replace(/^number-crunch/, 'nc')}@${p.spec.nodeName}${ready(p) ? '' : ' not-ready'}${p.metadata.deletionTimestamp ? ' deleting' : ''}`);
+      return `${NODE2} taints [${(node.spec.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(' ')}]; pods ${pods.join(', ')}`;
+    };
     const load = cluster.startLoad(url, { rate: RATE, maxSeconds: NODE_CRASH_WINDOW_S + 40 });
     let backSeconds = Number.NaN;
     let notReadySeconds = Number.NaN;
@@ -242,6 +250,7 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
           notReadySeconds = (Date.now() - crashAt) / 1000;
         }
         if (Number.isNaN(backSeconds) && fullCapacity(NODE1)) backSeconds = (Date.now() - crashAt) / 1000;
+        if (s % 15 === 0) timeline.push(`+${((Date.now() - crashAt) / 1000).toFixed(0)} s: ${snapshot()}`);
         await sleep(1000);
       }
     } finally {
@@ -254,6 +263,7 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     report(`crash of ${NODE2}`, result, `in the ${NODE_CRASH_WINDOW_S} s after the crash ${window.failed} of ${window.requests} failed `
       + `(${(100 * share).toFixed(2)}%), ${result.secondsAllFailed} seconds with every request failed; node NotReady after `
       + `${notReadySeconds.toFixed(1)} s; every Deployment full on ${NODE1} after ${backSeconds.toFixed(1)} s`);
+    console.log(`after the crash of ${NODE2}:\n${timeline.map((l) => `  ${l}`).join('\n')}`);
     // The node back, for the tests after this one: Ready, and without the node controller's taints (until they go,
     // nothing is scheduled there).
     await waitFor(`${NODE2} Ready again and untainted`, 120, 1000, () => {
