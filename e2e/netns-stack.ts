@@ -127,6 +127,14 @@ function exited(p: Proc): Promise<void> {
   return new Promise((resolve) => p.child.once('exit', () => resolve()));
 }
 
+/** A directory of this machine mounted read-only into the proxy "pod", as a Secret volume is. */
+export interface ReadOnlyMount {
+  /** The directory here. */
+  readonly source: string;
+  /** Its path in the pod; its parent must be writable there (the tmpfs made for the config mount). */
+  readonly target: string;
+}
+
 /** Options of `NetnsStack.start`. */
 export interface NetnsStackOptions {
   /** The proxy pod, read from dist/. */
@@ -218,9 +226,9 @@ export class NetnsStack {
    * at the pod's mount path, read-only root, tmpfs at the pod's emptyDir paths. Another config (a baseline) can run
    * beside it on another port.
    */
-  async startNginx(conf: string, port: number, extraArgs: string[] = []): Promise<number> {
+  async startNginx(conf: string, port: number, extraArgs: string[] = [], mounts: ReadOnlyMount[] = []): Promise<number> {
     const instance = this.nginxes.length;
-    const proc = startProc(this.podCommand(conf, `nginx-${instance}`, extraArgs));
+    const proc = startProc(this.podCommand(conf, `nginx-${instance}`, extraArgs, mounts));
     this.nginxes.push(proc);
     await waitFor200(this.proxyUrl(this.options.spec.proxyHealthPath, port), 10_000, () => proc.output.join(''))
       .catch(async (e) => {
@@ -296,7 +304,7 @@ export class NetnsStack {
   }
 
   /** The command line that runs `nginx` (the container's command plus `extraArgs`) as the pod would. */
-  private podCommand(conf: string, name: string, extraArgs: string[]): string[] {
+  private podCommand(conf: string, name: string, extraArgs: string[], mounts: ReadOnlyMount[] = []): string[] {
     const { spec } = this.options;
     const confDir = join(this.dir, name);
     mkdirSync(confDir, { recursive: true });
@@ -315,6 +323,8 @@ export class NetnsStack {
       `if [ ! -d ${q(mountPath)} ]; then mount -t tmpfs -o size=1m,mode=0755 tmpfs ${q(parent)}; mkdir -p ${q(mountPath)}; fi`,
       `mount --bind ${q(confDir)} ${q(mountPath)}`,
       `mount -o remount,bind,ro ${q(mountPath)}`,
+      // Other read-only volumes (a Secret): beside the config, under the tmpfs made for it when that was needed.
+      ...mounts.flatMap((m) => [`mkdir -p ${q(m.target)}`, `mount --bind ${q(m.source)} ${q(m.target)}`, `mount -o remount,bind,ro ${q(m.target)}`]),
       // emptyDirs: the only writable places.
       ...spec.emptyDirPaths.map((p) => `mount -t tmpfs -o size=64m,mode=0777 tmpfs ${q(p)}`),
       `exec setpriv --reuid=${spec.runAsUser} --regid=${spec.runAsGroup} --clear-groups -- "$@"`,

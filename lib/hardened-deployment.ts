@@ -38,6 +38,8 @@ export interface HardenedDeploymentOptions {
   readonly podAnnotations?: { [key: string]: string };
   /** Leave `replicas` out, for a Deployment whose count an autoscaler owns. @default false */
   readonly autoscaled?: boolean;
+  /** Container ports besides the workload's own (named `http`). @default - none */
+  readonly extraPorts?: k8s.ContainerPort[];
 }
 
 /**
@@ -75,7 +77,7 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
             ...o.container,
             image: w.image,
             imagePullPolicy: w.imagePullPolicy,
-            ports: [{ containerPort: w.port, name: HTTP_PORT_NAME }],
+            ports: [{ containerPort: w.port, name: HTTP_PORT_NAME }, ...(o.extraPorts ?? [])],
             resources: resourceRequirements(w.resources),
             // Keep serving while endpoints and kube-proxy drop this pod, then get the stop signal.
             lifecycle: { preStop: { exec: { command: ['sleep', String(w.preStopSeconds)] } } },

@@ -48,7 +48,7 @@ export class ProxyNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: proxy.selectorLabels },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ ports: [tcp(proxy.port)] }],
+        ingress: [{ ports: [tcp(proxy.port), ...(proxy.tlsPort === undefined ? [] : [tcp(proxy.tlsPort)])] }],
         egress: [
           { to: [{ podSelector: { matchLabels: app.selectorLabels } }], ports: [tcp(app.port)] },
           {

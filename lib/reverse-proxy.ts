@@ -2,11 +2,11 @@ import { ApiObject, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
-import { configChecksum, NGINX_CONF_FILE, renderNginxConf } from './nginx-conf';
+import { configChecksum, NGINX_CONF_FILE, NginxClientLimits, renderNginxConf } from './nginx-conf';
 import { ServiceAddress } from './service-address';
-import { checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid } from './validate';
+import { checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid, isDnsSubdomain } from './validate';
 import { disruptionBudget, hardenedDeployment } from './hardened-deployment';
-import { IWorkload, resolveWorkload, WorkloadProps } from './workload';
+import { HTTPS_PORT_NAME, IWorkload, resolveWorkload, WorkloadProps } from './workload';
 
 /** Tuning of the rendered `nginx.conf`; the defaults are measured in `npm run bench` (docs/performance.md). */
 export interface NginxTuningProps {
@@ -17,8 +17,10 @@ export interface NginxTuningProps {
    */
   readonly workerProcesses?: number;
   /**
-   * Connections per worker.
-   * @default 1024
+   * Connections per worker, clients and upstream together (a proxied request holds one of each). Sized so that the
+   * per-client connection limit times a handful of clients stays far below it (docs/public-internet.md).
+   * @default 4096
+   * @see https://nginx.org/en/docs/ngx_core_module.html#worker_connections
    */
   readonly workerConnections?: number;
   /**
@@ -42,6 +44,77 @@ export interface NginxTuningProps {
    * @default false
    */
   readonly accessLog?: boolean;
+  /**
+   * Seconds nginx waits for a client's whole request head, between two reads of a body and between two writes of an
+   * answer; a client that is slower is dropped (`client_header_timeout`, `client_body_timeout`, `send_timeout`).
+   * @default 10
+   * @see https://nginx.org/en/docs/http/ngx_http_core_module.html#client_header_timeout
+   */
+  readonly clientTimeoutSeconds?: number;
+  /**
+   * Seconds an idle keep-alive client connection stays open (`keepalive_timeout`). Idle connections do not count
+   * against the per-client connection limit, so this bounds how long a client can park them.
+   * @default 10
+   * @see https://nginx.org/en/docs/http/ngx_http_core_module.html#keepalive_timeout
+   */
+  readonly keepaliveTimeoutSeconds?: number;
+}
+
+/**
+ * Limits per client address (the connection's source address as nginx sees it: with the load balancer's
+ * `externalTrafficPolicy: Cluster` that is a node's, shared by every client coming through it). A request over a
+ * limit is answered 429 with a JSON error and `Retry-After`. Sized so that one well-behaved heavy client never
+ * reaches them (docs/public-internet.md).
+ */
+export interface ClientLimitsProps {
+  /**
+   * Turn the limits on.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Requests one address may have in progress at once (`limit_conn`; a connection counts once its request head has
+   * been read).
+   * @default 64
+   * @see https://nginx.org/en/docs/http/ngx_http_limit_conn_module.html
+   */
+  readonly connectionsPerClient?: number;
+  /**
+   * Sustained requests per second of one address (`limit_req_zone ... rate=`).
+   * @default 500
+   * @see https://nginx.org/en/docs/http/ngx_http_limit_req_module.html
+   */
+  readonly requestsPerSecond?: number;
+  /**
+   * Requests above the rate one address may send at once, answered without delay (`limit_req ... burst= nodelay`); 0
+   * allows no burst.
+   * @default 1000
+   */
+  readonly burst?: number;
+}
+
+/**
+ * HTTPS at the proxy: nginx serves TLS 1.2 and 1.3 (Mozilla "intermediate") and HTTP/2 on its own port, with a
+ * certificate from a `kubernetes.io/tls` Secret, and its plain port redirects to HTTPS (308), its health path excepted.
+ */
+export interface ProxyTlsProps {
+  /**
+   * Name of the `kubernetes.io/tls` Secret (keys `tls.crt` and `tls.key`) in the proxy's namespace; it is mounted
+   * read-only into the proxy's pods and never written by this library. Required.
+   * @see https://kubernetes.io/docs/concepts/configuration/secret/#tls-secrets
+   */
+  readonly secretName: string;
+  /**
+   * Container port nginx serves HTTPS on (a load balancer in front exposes it as 443).
+   * @default 8443
+   */
+  readonly port?: number;
+  /**
+   * `max-age` of the `Strict-Transport-Security` header on HTTPS answers, in seconds; 0 tells browsers to forget it.
+   * @default 31536000 (one year)
+   * @see https://www.rfc-editor.org/rfc/rfc6797#section-6.1.1
+   */
+  readonly hstsMaxAgeSeconds?: number;
 }
 
 /** Props of `ReverseProxy`. */
@@ -76,6 +149,16 @@ export interface ReverseProxyProps extends WorkloadProps {
    * @default - see `NginxTuningProps`
    */
   readonly nginx?: NginxTuningProps;
+  /**
+   * Per-client-address limits on connections and request rate.
+   * @default - on: 64 requests in progress, 500 requests/s with a burst of 1000 per address
+   */
+  readonly clientLimits?: ClientLimitsProps;
+  /**
+   * Serve HTTPS with the certificate of a `kubernetes.io/tls` Secret, and redirect plain HTTP to it.
+   * @default - off: plain HTTP on `port` only
+   */
+  readonly tls?: ProxyTlsProps;
 }
 
 /** Default name of the proxy's Deployment. */
@@ -104,12 +187,29 @@ export const DEFAULT_PROXY_RESOURCES: kplus.ContainerResources = {
 /** Default tuning of the rendered nginx.conf (docs/performance.md says why each value). */
 export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {
   workerProcesses: 1,
-  workerConnections: 1024,
+  workerConnections: 4096,
   upstreamKeepalive: 64,
   connectTimeoutSeconds: 2,
   readTimeoutSeconds: 30,
   accessLog: false,
+  clientTimeoutSeconds: 10,
+  keepaliveTimeoutSeconds: 10,
 };
+/** Default per-client limits (docs/public-internet.md says why each value). */
+export const DEFAULT_CLIENT_LIMITS: Required<ClientLimitsProps> = {
+  enabled: true,
+  connectionsPerClient: 64,
+  requestsPerSecond: 500,
+  burst: 1000,
+};
+/** Seconds a 429 answer's `Retry-After` asks for: the rate refills within one. */
+export const RETRY_AFTER_SECONDS = 1;
+/** Container port of the HTTPS server by default. */
+export const DEFAULT_PROXY_TLS_PORT = 8443;
+/** HSTS max-age by default: one year, as ingress-nginx's. */
+export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31_536_000;
+/** Directory the TLS Secret is mounted at. */
+export const NGINX_TLS_DIR = '/etc/nginx/tls';
 
 /**
  * nginx in front of one Service: a hardened Deployment of an unprivileged nginx whose `nginx.conf` is rendered from
@@ -137,6 +237,10 @@ export class ReverseProxy extends Construct implements IWorkload {
   public readonly labels: { [key: string]: string };
   /** The PodDisruptionBudget (policy/v1), when made. */
   public readonly podDisruptionBudget?: ApiObject;
+  /** Port nginx serves HTTPS on, when `tls` is set. */
+  public readonly tlsPort?: number;
+  /** Name of the TLS Secret it mounts, when `tls` is set. */
+  public readonly tlsSecretName?: string;
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
     super(scope, id);
@@ -168,7 +272,13 @@ export class ReverseProxy extends Construct implements IWorkload {
       connectTimeoutSeconds: checkPositiveInteger(this, 'nginx.connectTimeoutSeconds', given.connectTimeoutSeconds ?? DEFAULT_NGINX_TUNING.connectTimeoutSeconds),
       readTimeoutSeconds: checkPositiveInteger(this, 'nginx.readTimeoutSeconds', given.readTimeoutSeconds ?? DEFAULT_NGINX_TUNING.readTimeoutSeconds),
       accessLog: given.accessLog ?? DEFAULT_NGINX_TUNING.accessLog,
+      clientTimeoutSeconds: checkPositiveInteger(this, 'nginx.clientTimeoutSeconds', given.clientTimeoutSeconds ?? DEFAULT_NGINX_TUNING.clientTimeoutSeconds),
+      keepaliveTimeoutSeconds: checkPositiveInteger(this, 'nginx.keepaliveTimeoutSeconds', given.keepaliveTimeoutSeconds ?? DEFAULT_NGINX_TUNING.keepaliveTimeoutSeconds),
     };
+    const clientLimits = resolveClientLimits(this, props.clientLimits);
+    const tls = props.tls === undefined ? undefined : resolveTls(this, props.tls, w.port);
+    this.tlsPort = tls?.port;
+    this.tlsSecretName = tls?.secretName;
     this.upstream = props.upstream;
     this.name = w.name;
     this.port = w.port;
@@ -181,6 +291,8 @@ export class ReverseProxy extends Construct implements IWorkload {
       healthPath: this.healthPath,
       runtimeDir: NGINX_RUNTIME_DIR,
       ...tuning,
+      clientLimits,
+      tls: tls && { port: tls.port, certificateDir: NGINX_TLS_DIR, hstsMaxAgeSeconds: tls.hstsMaxAgeSeconds },
     });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: configMapName, labels: this.labels },
@@ -201,7 +313,9 @@ export class ReverseProxy extends Construct implements IWorkload {
       volumes: [
         { name: 'config', configMap: { name: configMapName } },
         { name: 'runtime', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+        ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretName } }] : []),
       ],
+      extraPorts: tls ? [{ containerPort: tls.port, name: HTTPS_PORT_NAME }] : undefined,
       container: {
         name: 'nginx',
         command: ['nginx', '-e', 'stderr', '-c', `${NGINX_CONFIG_DIR}/${NGINX_CONF_FILE}`, '-g', 'daemon off;'],
@@ -210,9 +324,48 @@ export class ReverseProxy extends Construct implements IWorkload {
         volumeMounts: [
           { mountPath: NGINX_CONFIG_DIR, name: 'config', readOnly: true },
           { mountPath: NGINX_RUNTIME_DIR, name: 'runtime' },
+          ...(tls ? [{ mountPath: NGINX_TLS_DIR, name: 'tls', readOnly: true }] : []),
         ],
       },
     });
     this.podDisruptionBudget = disruptionBudget(this, w, w.replicas);
   }
+}
+
+/** `clientLimits` validated with defaults applied; undefined when turned off. */
+function resolveClientLimits(scope: Construct, given: ClientLimitsProps = {}): NginxClientLimits | undefined {
+  const enabled = given.enabled ?? DEFAULT_CLIENT_LIMITS.enabled;
+  if (typeof enabled !== 'boolean') invalid(scope, 'clientLimits.enabled', enabled, 'must be true or false');
+  if (!enabled) return undefined;
+  const off = 'to turn the limits off, set clientLimits.enabled to false';
+  const positive = (prop: 'connectionsPerClient' | 'requestsPerSecond', what: string): number => {
+    const value = given[prop] ?? DEFAULT_CLIENT_LIMITS[prop];
+    if (!Number.isInteger(value) || value < 1) invalid(scope, `clientLimits.${prop}`, value, `must be a positive integer (${what}); ${off}`);
+    return value;
+  };
+  const connections = positive('connectionsPerClient', '0 would refuse every request');
+  const requestsPerSecond = positive('requestsPerSecond', 'a rate of 0 would refuse every request');
+  const burst = given.burst ?? DEFAULT_CLIENT_LIMITS.burst;
+  if (!Number.isInteger(burst) || burst < 0) {
+    invalid(scope, 'clientLimits.burst', burst, 'must be a whole number, 0 or more (0: no request above the rate is allowed)');
+  }
+  return { connections, requestsPerSecond, burst, retryAfterSeconds: RETRY_AFTER_SECONDS };
+}
+
+/** `tls` validated with defaults applied. */
+function resolveTls(scope: Construct, given: ProxyTlsProps, plainPort: number): Required<ProxyTlsProps> {
+  const secretName = given?.secretName;
+  if (typeof secretName !== 'string' || !isDnsSubdomain(secretName)) {
+    invalid(scope, 'tls.secretName', secretName,
+      'name the kubernetes.io/tls Secret holding the certificate: a DNS-1123 subdomain of at most 253 lower-case letters, digits, \'-\' or \'.\', starting and ending with a letter or digit (e.g. "calc-tls")');
+  }
+  const port = checkPort(scope, 'tls.port', given.port ?? DEFAULT_PROXY_TLS_PORT);
+  if (port === plainPort) {
+    invalid(scope, 'tls.port', port, `is also the plain HTTP port (port): give HTTPS its own port, e.g. ${plainPort === DEFAULT_PROXY_TLS_PORT ? DEFAULT_PROXY_PORT : DEFAULT_PROXY_TLS_PORT}`);
+  }
+  const hstsMaxAgeSeconds = given.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
+  if (!Number.isInteger(hstsMaxAgeSeconds) || hstsMaxAgeSeconds < 0) {
+    invalid(scope, 'tls.hstsMaxAgeSeconds', hstsMaxAgeSeconds, 'must be a whole number of seconds, 0 or more (0 tells browsers to forget HSTS; one year is 31536000)');
+  }
+  return { secretName, port, hstsMaxAgeSeconds };
 }

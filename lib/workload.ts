@@ -14,6 +14,11 @@ export interface IWorkload {
   readonly name: string;
   /** Port its pods listen on. */
   readonly port: number;
+  /**
+   * Port its pods serve HTTPS on, when they do: a load balancer in front then exposes it as 443, and `port` as 80.
+   * @default - no HTTPS
+   */
+  readonly tlsPort?: number;
   /** Labels that select its pods. */
   readonly selectorLabels: { [key: string]: string };
   /** The recommended labels of its objects. */
@@ -123,6 +128,8 @@ export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'partOf' 
 
 /** Name of the container port and of the Service ports in front of it. */
 export const HTTP_PORT_NAME = 'http';
+/** Name of the HTTPS container port and of the Service ports in front of it. */
+export const HTTPS_PORT_NAME = 'https';
 /** Default pause before SIGTERM, in seconds: long enough for endpoints and kube-proxy to drop a terminating pod. */
 export const DEFAULT_PRE_STOP_SECONDS = 5;
 
@@ -173,6 +180,7 @@ export function checkWorkload(scope: Construct, prop: string, w: IWorkload): IWo
   if (!w) invalid(scope, prop, w, 'pass the workload, e.g. a NumberCrunchApp or a ReverseProxy');
   checkName(scope, `${prop}.name`, w.name);
   checkPort(scope, `${prop}.port`, w.port);
+  if (w.tlsPort !== undefined) checkPort(scope, `${prop}.tlsPort`, w.tlsPort);
   if (typeof w.selectorLabels !== 'object' || w.selectorLabels === null || Object.keys(w.selectorLabels).length === 0) {
     invalid(scope, `${prop}.selectorLabels`, w.selectorLabels, 'must have at least one label: an empty selector selects no pods in a Service');
   }
