@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runOk } from '../test-support/run';
+import { run as runCommand, runOk } from '../test-support/run';
 import { ProxyStackSpec } from './stack-spec';
 
 /**
@@ -21,6 +21,14 @@ import { ProxyStackSpec } from './stack-spec';
 
 const live = new Set<NetnsStack>();
 process.once('exit', () => live.forEach((s) => s.destroySync()));
+
+/** Version of the nginx on PATH, e.g. [1, 22, 1]; undefined when there is none. */
+export function nginxVersion(): number[] | undefined {
+  // `nginx -v` writes its version to standard error.
+  const { stdout, stderr } = runCommand('nginx', ['-v']);
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${stderr}${stdout}`);
+  return m ? m.slice(1).map(Number) : undefined;
+}
 
 /** Why the end-to-end tests cannot run here, or undefined when they can. */
 export function e2eUnavailableReason(): string | undefined {
@@ -141,6 +149,8 @@ export interface NetnsStackOptions {
   readonly spec: ProxyStackSpec;
   /** The compiled service's entry point. */
   readonly serviceMain: string;
+  /** Read-only volumes of the proxy pod besides its config (e.g. the TLS Secret). @default - none */
+  readonly mounts?: ReadOnlyMount[];
 }
 
 /** One running copy of the stack. Always `stop()` it (tests: in afterAll); a process exit hook cleans up too. */
@@ -169,7 +179,7 @@ export class NetnsStack {
     try {
       stack.createNetwork();
       await stack.startService();
-      await stack.startNginx(options.spec.nginxConf, options.spec.proxyPort);
+      await stack.startNginx(options.spec.nginxConf, options.spec.proxyPort, [], options.mounts);
       return stack;
     } catch (e) {
       stack.destroySync();
@@ -241,7 +251,7 @@ export class NetnsStack {
 
   /** Runs `nginx -t` on the dist/ config as mounted in the pod; returns its exit code and output. */
   async nginxTest(): Promise<{ code: number | null; output: string }> {
-    const proc = startProc(this.podCommand(this.options.spec.nginxConf, 'nginx-test', ['-t']));
+    const proc = startProc(this.podCommand(this.options.spec.nginxConf, 'nginx-test', ['-t'], this.options.mounts));
     const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
     await new Promise((r) => setImmediate(r));
     return { code, output: proc.output.join('') };
