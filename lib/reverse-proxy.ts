@@ -1,6 +1,7 @@
 import { ApiObject, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { Certificate } from '../imports/cert-manager.io';
 import * as k8s from '../imports/k8s';
 import { configChecksum, NGINX_CONF_FILE, NginxClientLimits, renderNginxConf } from './nginx-conf';
 import { ServiceAddress } from './service-address';
@@ -115,6 +116,44 @@ export interface ProxyTlsProps {
    * @see https://www.rfc-editor.org/rfc/rfc6797#section-6.1.1
    */
   readonly hstsMaxAgeSeconds?: number;
+  /**
+   * Also write a cert-manager `Certificate` (cert-manager.io/v1, `<name>-certificate`) that has cert-manager issue the
+   * certificate into `secretName` and renew it. cert-manager must be installed in the cluster.
+   * @default - none: you create and renew the Secret yourself
+   * @see https://cert-manager.io/docs/usage/certificate/
+   */
+  readonly certificate?: ProxyCertificateProps;
+}
+
+/** A cert-manager `Certificate` for the proxy's TLS Secret. */
+export interface ProxyCertificateProps {
+  /**
+   * The issuer that signs the certificate (`spec.issuerRef`). Required.
+   */
+  readonly issuerRef: CertificateIssuerRef;
+  /**
+   * DNS names the certificate is for: the public names of the load balancer (`*.` wildcards allowed). Required, at
+   * least one.
+   */
+  readonly dnsNames: string[];
+}
+
+/** The issuer a cert-manager `Certificate` names. */
+export interface CertificateIssuerRef {
+  /**
+   * Name of the issuer. Required.
+   */
+  readonly name: string;
+  /**
+   * Kind of the issuer: `Issuer` (in the proxy's namespace), `ClusterIssuer`, or an external issuer's kind.
+   * @default 'Issuer'
+   */
+  readonly kind?: string;
+  /**
+   * API group of the issuer.
+   * @default 'cert-manager.io'
+   */
+  readonly group?: string;
 }
 
 /** Props of `ReverseProxy`. */
@@ -208,6 +247,10 @@ export const RETRY_AFTER_SECONDS = 1;
 export const DEFAULT_PROXY_TLS_PORT = 8443;
 /** HSTS max-age by default: one year, as ingress-nginx's. */
 export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31_536_000;
+/** Kind of a Certificate's issuer by default (cert-manager's own default). */
+export const DEFAULT_ISSUER_KIND = 'Issuer';
+/** API group of a Certificate's issuer by default. */
+export const DEFAULT_ISSUER_GROUP = 'cert-manager.io';
 /** Directory the TLS Secret is mounted at. */
 export const NGINX_TLS_DIR = '/etc/nginx/tls';
 
@@ -241,6 +284,8 @@ export class ReverseProxy extends Construct implements IWorkload {
   public readonly tlsPort?: number;
   /** Name of the TLS Secret it mounts, when `tls` is set. */
   public readonly tlsSecretName?: string;
+  /** The cert-manager Certificate (cert-manager.io/v1) filling that Secret, when `tls.certificate` is set. */
+  public readonly certificate?: ApiObject;
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
     super(scope, id);
@@ -329,6 +374,12 @@ export class ReverseProxy extends Construct implements IWorkload {
       },
     });
     this.podDisruptionBudget = disruptionBudget(this, w, w.replicas);
+    if (tls?.certificate) {
+      this.certificate = new Certificate(this, 'Certificate', {
+        metadata: { name: `${w.name}-certificate`, labels: this.labels },
+        spec: { secretName: tls.secretName, dnsNames: tls.certificate.dnsNames, issuerRef: tls.certificate.issuerRef },
+      });
+    }
   }
 }
 
@@ -352,8 +403,34 @@ function resolveClientLimits(scope: Construct, given: ClientLimitsProps = {}): N
   return { connections, requestsPerSecond, burst, retryAfterSeconds: RETRY_AFTER_SECONDS };
 }
 
+/** `tls.certificate` validated with defaults applied. */
+function resolveCertificate(scope: Construct, given: ProxyCertificateProps): { issuerRef: Required<CertificateIssuerRef>; dnsNames: string[] } {
+  const ref = given?.issuerRef;
+  if (typeof ref?.name !== 'string' || !isDnsSubdomain(ref.name)) {
+    invalid(scope, 'tls.certificate.issuerRef.name', ref?.name, 'name the Issuer or ClusterIssuer that signs the certificate: a DNS-1123 subdomain (e.g. "letsencrypt")');
+  }
+  const kind = ref.kind ?? DEFAULT_ISSUER_KIND;
+  if (typeof kind !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) {
+    invalid(scope, 'tls.certificate.issuerRef.kind', kind, 'must be a Kubernetes kind such as "Issuer" or "ClusterIssuer"');
+  }
+  const group = ref.group ?? DEFAULT_ISSUER_GROUP;
+  if (typeof group !== 'string' || !isDnsSubdomain(group)) {
+    invalid(scope, 'tls.certificate.issuerRef.group', group, 'must be an API group, a DNS subdomain (e.g. "cert-manager.io")');
+  }
+  const dnsNames = given.dnsNames;
+  if (!Array.isArray(dnsNames) || dnsNames.length === 0) {
+    invalid(scope, 'tls.certificate.dnsNames', dnsNames, 'list the public DNS names of the load balancer, at least one (e.g. ["calc.example.com"])');
+  }
+  dnsNames.forEach((name, i) => {
+    if (typeof name !== 'string' || !isDnsSubdomain(name.startsWith('*.') ? name.slice(2) : name)) {
+      invalid(scope, `tls.certificate.dnsNames[${i}]`, name, 'must be a lower-case DNS name, optionally starting with "*." (e.g. "calc.example.com")');
+    }
+  });
+  return { issuerRef: { name: ref.name, kind, group }, dnsNames };
+}
+
 /** `tls` validated with defaults applied. */
-function resolveTls(scope: Construct, given: ProxyTlsProps, plainPort: number): Required<ProxyTlsProps> {
+function resolveTls(scope: Construct, given: ProxyTlsProps, plainPort: number): Omit<Required<ProxyTlsProps>, 'certificate'> & { certificate?: ReturnType<typeof resolveCertificate> } {
   const secretName = given?.secretName;
   if (typeof secretName !== 'string' || !isDnsSubdomain(secretName)) {
     invalid(scope, 'tls.secretName', secretName,
@@ -367,5 +444,6 @@ function resolveTls(scope: Construct, given: ProxyTlsProps, plainPort: number): 
   if (!Number.isInteger(hstsMaxAgeSeconds) || hstsMaxAgeSeconds < 0) {
     invalid(scope, 'tls.hstsMaxAgeSeconds', hstsMaxAgeSeconds, 'must be a whole number of seconds, 0 or more (0 tells browsers to forget HSTS; one year is 31536000)');
   }
-  return { secretName, port, hstsMaxAgeSeconds };
+  const certificate = given.certificate === undefined ? undefined : resolveCertificate(scope, given.certificate);
+  return { secretName, port, hstsMaxAgeSeconds, certificate };
 }
