@@ -63,7 +63,7 @@ describe('defaults', () => {
 
   test('resources small enough for a laptop node', () => {
     expect(container(deployment).resources).toEqual({
-      requests: { cpu: '50m', memory: '16Mi' }, limits: { cpu: '500m', memory: '48Mi' },
+      requests: { cpu: '50m', memory: '16Mi' }, limits: { cpu: '500m', memory: '64Mi' },
     });
   });
 

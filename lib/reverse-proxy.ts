@@ -218,10 +218,13 @@ export const NGINX_CONFIG_DIR = '/etc/nginx/proxy';
 export const NGINX_RUNTIME_DIR = '/tmp';
 /** Annotation on the pod template carrying the config checksum, so a changed config rolls the pods. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
-/** Default resources of the nginx container, sized from `npm run bench` (docs/performance.md). */
+/**
+ * Default resources of the nginx container, sized from `npm run bench` (docs/performance.md); the memory limit leaves
+ * room for a worker whose every connection holds a half-sent request head (docs/public-internet.md).
+ */
 export const DEFAULT_PROXY_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
-  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(48) },
+  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
 };
 /** Default tuning of the rendered nginx.conf (docs/performance.md says why each value). */
 export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {

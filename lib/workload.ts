@@ -71,7 +71,7 @@ export interface WorkloadProps {
   readonly port?: number;
   /**
    * Container resources.
-   * @default - app: requests 50m / 96Mi, limits 500m / 160Mi; proxy: requests 50m / 16Mi, limits 500m / 48Mi
+   * @default - app: requests 50m / 96Mi, limits 500m / 160Mi; proxy: requests 50m / 16Mi, limits 500m / 64Mi
    */
   readonly resources?: kplus.ContainerResources;
   /**
