@@ -1,5 +1,6 @@
 import {
-  configChecksum, NginxConfOptions, PROXY_ERROR_PREFIX, PROXY_ERRORS, renderNginxConf, upstreamBlockName,
+  configChecksum, NginxConfOptions, nginxImageLacksHttp2Directive, PROXY_ERROR_PREFIX, PROXY_ERRORS, renderNginxConf,
+  upstreamBlockName,
 } from '../lib/nginx-conf';
 import { DEFAULT_NGINX_TUNING } from '../lib/reverse-proxy';
 import { serviceAddress } from '../lib/service-address';
@@ -229,4 +230,23 @@ describe('TLS', () => {
     expect(directive(location(https, '/'), 'proxy_pass')).toHaveLength(1);
     expect(location(https, '= /nginx-health')).toMatch(/return 200/);
   });
+});
+
+test.each<[string, boolean]>([
+  ['nginxinc/nginx-unprivileged:1.28.0-alpine', false],
+  ['nginx:1.30.0', false],
+  ['nginx:1.25.1', false],
+  ['nginx:1.25', false],
+  ['nginx:1.25.0', true],
+  ['nginx:1.24.0', true],
+  ['nginxinc/nginx-unprivileged:1.22-alpine', true],
+  ['registry.example.com:5000/edge/nginx:1.20.2@sha256:abc', true],
+  ['nginx:latest', false],
+  ['nginx', false],
+  ['registry.example.com:5000/nginx', false],
+  ['haproxy:1.8.0', false],
+  ['nginx:0.9.0', true],
+  ['nginx:2.0.0', false],
+])('an image that predates "http2 on;" (nginx 1.25.1): %s -> %s', (image, lacks) => {
+  expect(nginxImageLacksHttp2Directive(image)).toBe(lacks);
 });

@@ -65,6 +65,31 @@ export const INTERMEDIATE_CIPHERS = [
   'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
 ];
 
+/** The first nginx release with the `http2 on;` directive the TLS server uses. */
+export const HTTP2_DIRECTIVE_SINCE = [1, 25, 1];
+
+/**
+ * True when `image` is an nginx image (its repository's last segment contains "nginx") whose tag names a release
+ * older than HTTP2_DIRECTIVE_SINCE, e.g. `nginx:1.24.0` or `nginxinc/nginx-unprivileged:1.22-alpine`; false when the
+ * tag names no version (`latest`, a digest, a custom tag) or a new enough one. A tag without a patch (`1.25`) counts
+ * as that line's latest release.
+ */
+export function nginxImageLacksHttp2Directive(image: string): boolean {
+  const withoutDigest = image.split('@')[0];
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  if (colon <= slash) return false;
+  const repository = withoutDigest.slice(slash + 1, colon);
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?(?:[-_.][A-Za-z0-9._-]*)?$/.exec(withoutDigest.slice(colon + 1));
+  if (!repository.includes('nginx') || !m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const patch = m[3] === undefined ? Infinity : Number(m[3]);
+  const [needMajor, needMinor, needPatch] = HTTP2_DIRECTIVE_SINCE;
+  if (major !== needMajor) return major < needMajor;
+  if (minor !== needMinor) return minor < needMinor;
+  return patch < needPatch;
+}
+
 /** The key of the ConfigMap entry, and the file name nginx is started with. */
 export const NGINX_CONF_FILE = 'nginx.conf';
 

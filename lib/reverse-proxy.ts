@@ -3,7 +3,9 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Certificate } from '../imports/cert-manager.io';
 import * as k8s from '../imports/k8s';
-import { configChecksum, NGINX_CONF_FILE, NginxClientLimits, renderNginxConf } from './nginx-conf';
+import {
+  configChecksum, HTTP2_DIRECTIVE_SINCE, NGINX_CONF_FILE, NginxClientLimits, nginxImageLacksHttp2Directive, renderNginxConf,
+} from './nginx-conf';
 import { ServiceAddress } from './service-address';
 import { checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid, isDnsSubdomain } from './validate';
 import { disruptionBudget, hardenedDeployment } from './hardened-deployment';
@@ -325,6 +327,9 @@ export class ReverseProxy extends Construct implements IWorkload {
     };
     const clientLimits = resolveClientLimits(this, props.clientLimits);
     const tls = props.tls === undefined ? undefined : resolveTls(this, props.tls, w.port);
+    if (tls && nginxImageLacksHttp2Directive(w.image)) {
+      invalid(this, 'image', w.image, `tls needs nginx ${HTTP2_DIRECTIVE_SINCE.join('.')} or later (its config uses "http2 on;"): use a newer image, e.g. "${DEFAULT_NGINX_IMAGE}"`);
+    }
     this.tlsPort = tls?.port;
     this.tlsSecretName = tls?.secretName;
     this.upstream = props.upstream;
