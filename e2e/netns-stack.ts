@@ -22,10 +22,10 @@ import { ProxyStackSpec } from './stack-spec';
 const live = new Set<NetnsStack>();
 process.once('exit', () => live.forEach((s) => s.destroySync()));
 
-/** Version of the nginx on PATH, e.g. [1, 22, 1]; undefined when there is none. */
-export function nginxVersion(): number[] | undefined {
+/** Version of an nginx command (the one on PATH by default), e.g. [1, 22, 1]; undefined when there is none. */
+export function nginxVersion(command = 'nginx'): number[] | undefined {
   // `nginx -v` writes its version to standard error.
-  const { stdout, stderr } = runCommand('nginx', ['-v']);
+  const { stdout, stderr } = runCommand(command, ['-v']);
   const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${stderr}${stdout}`);
   return m ? m.slice(1).map(Number) : undefined;
 }
