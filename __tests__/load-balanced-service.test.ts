@@ -131,3 +131,34 @@ test('the Service object is exposed for reaching in', () => {
   expect(lb.service.kind).toBe('Service');
   expect(lb.service.name).toBe('web-lb');
 });
+
+describe('a target that serves HTTPS (tlsPort)', () => {
+  const secure: IWorkload = { ...web, tlsPort: 8444 };
+  const withTls = (props: Partial<LoadBalancedServiceProps> = {}) => {
+    let lb!: LoadBalancedService;
+    const objects = synth((chart) => { lb = new LoadBalancedService(chart, 'lb', { target: secure, ...props }); });
+    return { lb, service: find(objects, 'Service') };
+  };
+  test('exposes 443 to the HTTPS port and 80 to the plain port', () => {
+    const { lb, service } = withTls();
+    expect(service.spec.ports).toEqual([
+      { name: 'https', port: 443, targetPort: 8444 },
+      { name: 'http', port: 80, targetPort: 8081 },
+    ]);
+    expect([lb.port, lb.httpsPort]).toEqual([80, 443]);
+  });
+  test('port moves plain HTTP', () => {
+    expect(withTls({ port: 8080 }).service.spec.ports[1]).toEqual({ name: 'http', port: 8080, targetPort: 8081 });
+  });
+  test('port 443 clashes with HTTPS', () => {
+    expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { target: secure, port: 443 })))
+      .toMatch(/LoadBalancedService at 'test\/lb': invalid port 443: the target serves HTTPS, which the load balancer exposes on 443: pick another port for plain HTTP, e.g. 80/);
+  });
+  test('an invalid tlsPort of the target is refused', () => {
+    expect(errorOf((scope) => new LoadBalancedService(scope, 'lb', { target: { ...web, tlsPort: 0 } })))
+      .toMatch(/invalid target.tlsPort 0: a port must be an integer from 1 to 65535/);
+  });
+  test('without tlsPort: one port, no httpsPort', () => {
+    expect(build().lb.httpsPort).toBeUndefined();
+  });
+});

@@ -105,3 +105,8 @@ test('a workload without a selector or a port is refused, naming the prop', () =
   expect(errorOf((scope) => new ProxyNetworkPolicies(scope, 'p', { app: calc } as unknown as ProxyNetworkPoliciesProps)))
     .toMatch(/invalid proxy undefined: pass the workload/);
 });
+
+test('a proxy that serves HTTPS is reachable on both its ports', () => {
+  const secured = synth((chart) => { new ProxyNetworkPolicies(chart, 'policies', { app: calc, proxy: { ...edge, port: 8080, tlsPort: 8443 } }); });
+  expect(find(secured, 'NetworkPolicy', 'edge-netpol').spec.ingress).toEqual([{ ports: [tcp(8080), tcp(8443)] }]);
+});

@@ -302,3 +302,27 @@ describe('metricsScrapeNamespace', () => {
       /NumberCrunchChart at 'number-crunch': invalid metricsScrapeNamespace "monitoring": it opens the metrics ports in the NetworkPolicies, and networkPolicy is false/);
   });
 });
+
+describe('on the public Internet', () => {
+  test('default props: the tutorial\'s plain http://<LB>:8080 only, no TLS', () => {
+    const { objects } = synthChart();
+    expect(find(objects, 'Service', 'number-crunch-lb').spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 8080 }]);
+    expect(find(objects, 'ConfigMap').data!['nginx.conf']).not.toMatch(/ssl|return 308/);
+  });
+  test('proxy.tls: the load balancer exposes 443 (HTTPS) and 80 (redirect), the proxy\'s policy admits both ports', () => {
+    const { objects, chart } = synthChart({ proxy: { tls: { secretName: 'calc-tls' } } });
+    expectWiredCorrectly(objects, 'default');
+    expect(find(objects, 'Service', 'number-crunch-lb').spec.ports).toEqual([
+      { name: 'https', port: 443, targetPort: 8443 }, { name: 'http', port: 80, targetPort: 8080 },
+    ]);
+    expect(chart.loadBalancer.httpsPort).toBe(443);
+    expect(find(objects, 'NetworkPolicy', 'number-crunch-proxy-netpol').spec.ingress)
+      .toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }, { protocol: 'TCP', port: 8443 }] }]);
+  });
+  test('proxy.tls: the only policy finding is the Secret the operator provides', () => {
+    const { objects } = synthChart({ proxy: { tls: { secretName: 'calc-tls' } } });
+    expect(checkManifests(objects).map((v) => `${v.rule}: ${v.message}`)).toEqual([
+      'references-exist: Deployment/default/number-crunch-proxy: volume "tls" mounts Secret "calc-tls", which is not in the manifests: add it or fix the name',
+    ]);
+  });
+});

@@ -37,9 +37,10 @@ test('jsii compiles lib/ into an assembly whose types are exactly the public API
     'class LoadBalancedService', 'class NumberCrunchApp', 'class NumberCrunchChart',
     'class ProxyNetworkPolicies', 'class ReverseProxy', 'class ServiceAddresses',
     'enum ExternalTrafficPolicy',
-    'interface AutoscalingProps', 'interface IWorkload', 'interface LoadBalancedServiceProps', 'interface NginxTuningProps',
-    'interface NumberCrunchAppProps', 'interface NumberCrunchChartProps', 'interface ProxyNetworkPoliciesProps',
-    'interface ReverseProxyProps', 'interface ServiceAddress', 'interface WorkloadProps',
+    'interface AutoscalingProps', 'interface CertificateIssuerRef', 'interface ClientLimitsProps', 'interface IWorkload',
+    'interface LoadBalancedServiceProps', 'interface NginxTuningProps', 'interface NumberCrunchAppProps',
+    'interface NumberCrunchChartProps', 'interface ProxyCertificateProps', 'interface ProxyNetworkPoliciesProps',
+    'interface ProxyTlsProps', 'interface ReverseProxyProps', 'interface ServiceAddress', 'interface WorkloadProps',
   ]);
   // One props interface per construct: each construct's constructor takes exactly its own props type.
   const props = (cls: string) => (assembly.types[`number-crunch-cdk8s.${cls}`].initializer.parameters[2].type.fqn as string).replace('number-crunch-cdk8s.', '');

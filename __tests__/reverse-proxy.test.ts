@@ -63,7 +63,7 @@ describe('defaults', () => {
 
   test('resources small enough for a laptop node', () => {
     expect(container(deployment).resources).toEqual({
-      requests: { cpu: '50m', memory: '16Mi' }, limits: { cpu: '500m', memory: '48Mi' },
+      requests: { cpu: '50m', memory: '16Mi' }, limits: { cpu: '500m', memory: '64Mi' },
     });
   });
 
@@ -201,6 +201,72 @@ describe('props', () => {
   });
 });
 
+describe('public-Internet defaults', () => {
+  const { proxy, deployment, objects } = build();
+  test('per-client limits on: 64 requests in progress, 500 req/s, a burst of 1000', () => {
+    expect(proxy.nginxConf).toMatch(/limit_conn per_client_connections 64;/);
+    expect(proxy.nginxConf).toMatch(/limit_req_zone \$binary_remote_addr zone=per_client_requests:4m rate=500r\/s;/);
+    expect(proxy.nginxConf).toMatch(/limit_req zone=per_client_requests burst=1000 nodelay;/);
+  });
+  test('client time-outs of 10 s, 4096 connections per worker', () => {
+    for (const d of ['client_header_timeout', 'client_body_timeout', 'send_timeout', 'keepalive_timeout']) {
+      expect(proxy.nginxConf).toMatch(new RegExp(`^\\s*${d} 10s;`, 'm'));
+    }
+    expect(proxy.nginxConf).toMatch(/worker_connections 4096;/);
+  });
+  test('no TLS: plain HTTP on one port, no Secret mounted', () => {
+    expect(container(deployment).ports).toEqual([{ containerPort: 8080, name: 'http' }]);
+    expect(deployment.spec.template.spec.volumes.map((v: Volume) => v.name)).toEqual(['config', 'runtime']);
+    expect(proxy.tlsPort).toBeUndefined();
+    expect(proxy.nginxConf).not.toMatch(/ssl/);
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+});
+
+describe('clientLimits', () => {
+  test('sizes reach the config', () => {
+    const conf = build({ clientLimits: { connectionsPerClient: 8, requestsPerSecond: 20, burst: 0 } }).proxy.nginxConf;
+    expect(conf).toMatch(/limit_conn per_client_connections 8;/);
+    expect(conf).toMatch(/rate=20r\/s;/);
+    expect(conf).toMatch(/limit_req zone=per_client_requests burst=0 nodelay;/);
+  });
+  test('enabled: false turns them off', () => {
+    expect(build({ clientLimits: { enabled: false } }).proxy.nginxConf).not.toMatch(/limit_(conn|req)/);
+  });
+});
+
+describe('tls', () => {
+  const { proxy, deployment, objects } = build({ tls: { secretName: 'calc-tls' } });
+  test('an nginx image older than 1.25.1 is refused only with tls', () => {
+    expect(container(build({ image: 'nginx:1.24.0' }).deployment).image).toBe('nginx:1.24.0');
+  });
+  test('mounts the kubernetes.io/tls Secret read-only where nginx.conf reads it', () => {
+    const volume = deployment.spec.template.spec.volumes.find((v: { secret?: object }) => v.secret);
+    expect(volume).toEqual({ name: 'tls', secret: { secretName: 'calc-tls' } });
+    expect(container(deployment).volumeMounts).toContainEqual({ mountPath: '/etc/nginx/tls', name: 'tls', readOnly: true });
+    expect(proxy.nginxConf).toMatch(/ssl_certificate \/etc\/nginx\/tls\/tls\.crt;/);
+    expect(proxy.nginxConf).toMatch(/ssl_certificate_key \/etc\/nginx\/tls\/tls\.key;/);
+  });
+  test('key material never appears in the manifests: no Secret object is written', () => {
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(JSON.stringify(objects)).not.toMatch(/BEGIN|PRIVATE KEY/);
+  });
+  test('HTTPS on container port 8443 named https, beside http; probes stay on the plain port', () => {
+    expect(container(deployment).ports).toEqual([{ containerPort: 8080, name: 'http' }, { containerPort: 8443, name: 'https' }]);
+    expect(proxy.tlsPort).toBe(8443);
+    expect(proxy.tlsSecretName).toBe('calc-tls');
+    expect(proxy.nginxConf).toMatch(/listen 8443 ssl;/);
+    expect(container(deployment).readinessProbe.httpGet).toMatchObject({ path: '/nginx-health', port: 8080 });
+  });
+  test('HSTS for a year by default; port and hstsMaxAgeSeconds change', () => {
+    expect(proxy.nginxConf).toMatch(/Strict-Transport-Security "max-age=31536000" always;/);
+    const other = build({ tls: { secretName: 'calc-tls', port: 9443, hstsMaxAgeSeconds: 0 } });
+    expect(other.proxy.nginxConf).toMatch(/listen 9443 ssl;/);
+    expect(other.proxy.nginxConf).toMatch(/Strict-Transport-Security "max-age=0" always;/);
+    expect(container(other.deployment).ports[1]).toEqual({ containerPort: 9443, name: 'https' });
+  });
+});
+
 describe('validation errors', () => {
   test.each<[string, Partial<ReverseProxyProps>, RegExp]>([
     ['missing upstream', { upstream: undefined }, /ReverseProxy at 'test\/proxy': invalid upstream undefined: pass the address of the Service/],
@@ -225,6 +291,27 @@ describe('validation errors', () => {
     ['connectTimeoutSeconds', { nginx: { connectTimeoutSeconds: 0 } }, /invalid nginx.connectTimeoutSeconds 0/],
     ['readTimeoutSeconds', { nginx: { readTimeoutSeconds: 0 } }, /invalid nginx.readTimeoutSeconds 0/],
     ['upstream FQDN that is no DNS name', { upstream: { ...upstream, fqdn: 'calc; include /etc/passwd' } }, /invalid upstream.fqdn "calc; include \/etc\/passwd": must be a DNS subdomain/],
+    ['clientTimeoutSeconds', { nginx: { clientTimeoutSeconds: 0 } }, /invalid nginx.clientTimeoutSeconds 0: must be a positive integer/],
+    ['keepaliveTimeoutSeconds', { nginx: { keepaliveTimeoutSeconds: 2.5 } }, /invalid nginx.keepaliveTimeoutSeconds 2.5/],
+    ['a rate of 0 while the limits are on', { clientLimits: { requestsPerSecond: 0 } },
+      /ReverseProxy at 'test\/proxy': invalid clientLimits.requestsPerSecond 0: must be a positive integer \(a rate of 0 would refuse every request\); to turn the limits off, set clientLimits.enabled to false/],
+    ['0 connections per client', { clientLimits: { connectionsPerClient: 0 } }, /invalid clientLimits.connectionsPerClient 0: must be a positive integer .*clientLimits.enabled to false/],
+    ['a negative burst', { clientLimits: { burst: -1 } }, /invalid clientLimits.burst -1: must be a whole number, 0 or more/],
+    ['a fractional burst', { clientLimits: { burst: 1.5 } }, /invalid clientLimits.burst 1.5/],
+    ['enabled that is no boolean', { clientLimits: { enabled: 'yes' as unknown as boolean } }, /invalid clientLimits.enabled "yes": must be true or false/],
+    ['tls without a Secret name', { tls: {} as never }, /invalid tls.secretName undefined: name the kubernetes.io\/tls Secret/],
+    ['tls Secret name in upper case', { tls: { secretName: 'Calc-TLS' } }, /ReverseProxy at 'test\/proxy': invalid tls.secretName "Calc-TLS": .*DNS-1123 subdomain.*\(e.g. "calc-tls"\)/],
+    ['tls Secret name with an underscore', { tls: { secretName: 'calc_tls' } }, /invalid tls.secretName "calc_tls"/],
+    ['tls Secret name ending in a dot', { tls: { secretName: 'calc.' } }, /invalid tls.secretName "calc."/],
+    ['tls Secret name longer than 253', { tls: { secretName: 'a'.repeat(254) } }, /invalid tls.secretName "a{254}"/],
+    ['tls port that is the plain port', { tls: { secretName: 'calc-tls', port: 8080 } },
+      /invalid tls.port 8080: is also the plain HTTP port \(port\): give HTTPS its own port, e.g. 8443/],
+    ['tls default port clashing with port 8443', { port: 8443, tls: { secretName: 'calc-tls' } }, /invalid tls.port 8443: is also the plain HTTP port \(port\): .*e.g. 8080/],
+    ['tls port out of range', { tls: { secretName: 'calc-tls', port: 70000 } }, /invalid tls.port 70000: a port must be an integer from 1 to 65535/],
+    ['tls with an nginx image older than http2 on;', { image: 'nginx:1.24.0', tls: { secretName: 'calc-tls' } },
+      /ReverseProxy at 'test\/proxy': invalid image "nginx:1.24.0": tls needs nginx 1.25.1 or later \(its config uses "http2 on;"\): use a newer image, e.g. "nginxinc\/nginx-unprivileged:1.28.0-alpine"/],
+    ['negative HSTS max-age', { tls: { secretName: 'calc-tls', hstsMaxAgeSeconds: -1 } },
+      /invalid tls.hstsMaxAgeSeconds -1: must be a whole number of seconds, 0 or more/],
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new ReverseProxy(scope, 'proxy', { upstream, ...props } as ReverseProxyProps))).toMatch(message);
   });

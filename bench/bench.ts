@@ -4,8 +4,9 @@
 // First the service alone on loopback against the Go reference (bench/go-reference), one core each, on the image's
 // Node and on this machine's (number-crunch/bench/go-comparison.ts): throughput, CPU time per request, latency at a
 // fixed rate and the ratios to Go. Then the request path:
-// Uses the end-to-end harness (e2e/): the real service and nginx (Debian unstable's, the pinned image's line) running the nginx.conf from dist/, in
-// network namespaces standing in for pods, and drives each with wrk for a bounded time: the service direct, through
+// Uses the end-to-end harness (e2e/): the real service and nginx (Debian unstable's, the pinned image's line) running
+// the chart's default nginx.conf with the per-client limits off (a benchmark is one client), in network namespaces
+// standing in for pods, and drives each with wrk for a bounded time: the service direct, through
 // the synthesized proxy, and through the tutorial's proxy config. Prints requests/s, p50/p99 latency, the ratios,
 // peak RSS of the service and of nginx, the wall time of `cdk8s synth` and of `npm test`, and PASS/FAIL against the
 // targets. Then direct and proxied again at one fixed rate (half the slower one's capacity), for the proxy's added CPU
@@ -17,7 +18,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { e2eUnavailableReason, NetnsStack } from '../e2e/netns-stack';
-import { loadProxyStackSpec } from '../e2e/stack-spec';
+import { Testing } from 'cdk8s';
+import { proxyStackSpec } from '../e2e/stack-spec';
+import { NumberCrunchChart } from '../lib';
+import { K8sObject } from '../validation/manifests';
 import { SERVICE_MAIN } from '../number-crunch/test/service-process';
 import { assertClean, loadSettings, runWrk, WrkResult } from '../number-crunch/bench/wrk';
 import { assertFixedRateClean, FixedRateResult, fixedRateFor, runFixedRate } from '../number-crunch/bench/fixed-rate';
@@ -46,7 +50,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function measureRequestPath() {
   const settings = loadSettings();
-  const spec = loadProxyStackSpec(join(ROOT, 'dist'));
+  // The chart's defaults with the per-client limits off: a benchmark is one client sending as fast as it can, which
+  // the limits answer with 429 (docs/public-internet.md). Everything else is dist/'s configuration.
+  const spec = proxyStackSpec(Testing.synth(new NumberCrunchChart(Testing.app(), 'number-crunch',
+    { proxy: { clientLimits: { enabled: false } } })) as K8sObject[]);
   const stack = await NetnsStack.start({ spec, serviceMain: SERVICE_MAIN });
   try {
     const tutorialPort = spec.proxyPort + TUTORIAL_PORT_OFFSET;

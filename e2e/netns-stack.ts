@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runOk } from '../test-support/run';
+import { run as runCommand, runOk } from '../test-support/run';
 import { ProxyStackSpec } from './stack-spec';
 import { StubDns } from './stub-dns';
 
@@ -31,6 +31,20 @@ export function nginxCommand(): string {
   return nginxPath;
 }
 process.once('exit', () => live.forEach((s) => s.destroySync()));
+
+/** Version of an nginx command (the harness's, `nginxCommand()`, by default), e.g. [1, 30, 6]; undefined when there is none. */
+export function nginxVersion(command?: string): number[] | undefined {
+  let cmd = command;
+  try {
+    cmd ??= nginxCommand();
+  } catch {
+    return undefined;
+  }
+  // `nginx -v` writes its version to standard error.
+  const { stdout, stderr } = runCommand(cmd, ['-v']);
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${stderr}${stdout}`);
+  return m ? m.slice(1).map(Number) : undefined;
+}
 
 /** Why the end-to-end tests cannot run here, or undefined when they can. */
 export function e2eUnavailableReason(): string | undefined {
@@ -142,12 +156,22 @@ function exited(p: Proc): Promise<void> {
   return new Promise((resolve) => p.child.once('exit', () => resolve()));
 }
 
+/** A directory of this machine mounted read-only into the proxy "pod", as a Secret volume is. */
+export interface ReadOnlyMount {
+  /** The directory here. */
+  readonly source: string;
+  /** Its path in the pod; its parent must be writable there (the tmpfs made for the config mount). */
+  readonly target: string;
+}
+
 /** Options of `NetnsStack.start`. */
 export interface NetnsStackOptions {
   /** The proxy pod, read from dist/. */
   readonly spec: ProxyStackSpec;
   /** The compiled service's entry point. */
   readonly serviceMain: string;
+  /** Read-only volumes of the proxy pod besides its config (e.g. the TLS Secret). @default - none */
+  readonly mounts?: ReadOnlyMount[];
 }
 
 /** One running copy of the stack. Always `stop()` it (tests: in afterAll); a process exit hook cleans up too. */
@@ -182,7 +206,7 @@ export class NetnsStack {
       stack.dns.set(options.spec.upstreamHost, stack.appIpFromProxy);
       if (options.spec.fallbackHost) stack.dns.set(options.spec.fallbackHost, stack.appIpFromProxy);
       await stack.startService();
-      await stack.startNginx(options.spec.nginxConf, options.spec.proxyPort);
+      await stack.startNginx(options.spec.nginxConf, options.spec.proxyPort, [], options.mounts);
       return stack;
     } catch (e) {
       stack.destroySync();
@@ -268,9 +292,9 @@ export class NetnsStack {
    * at the pod's mount path, read-only root, tmpfs at the pod's emptyDir paths. Another config (a baseline) can run
    * beside it on another port.
    */
-  async startNginx(conf: string, port: number, extraArgs: string[] = []): Promise<number> {
+  async startNginx(conf: string, port: number, extraArgs: string[] = [], mounts: ReadOnlyMount[] = []): Promise<number> {
     const instance = this.nginxes.length;
-    const proc = startProc(this.podCommand(conf, `nginx-${instance}`, extraArgs));
+    const proc = startProc(this.podCommand(conf, `nginx-${instance}`, extraArgs, mounts));
     this.nginxes.push(proc);
     await waitFor200(this.proxyUrl(this.options.spec.proxyHealthPath, port), 10_000, () => proc.output.join(''))
       .catch(async (e) => {
@@ -283,7 +307,7 @@ export class NetnsStack {
 
   /** Runs `nginx -t` on the dist/ config as mounted in the pod; returns its exit code and output. */
   async nginxTest(): Promise<{ code: number | null; output: string }> {
-    const proc = startProc(this.podCommand(this.options.spec.nginxConf, 'nginx-test', ['-t']));
+    const proc = startProc(this.podCommand(this.options.spec.nginxConf, 'nginx-test', ['-t'], this.options.mounts));
     const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
     await new Promise((r) => setImmediate(r));
     return { code, output: proc.output.join('') };
@@ -348,7 +372,7 @@ export class NetnsStack {
   }
 
   /** The command line that runs `nginx` (the container's command plus `extraArgs`) as the pod would. */
-  private podCommand(conf: string, name: string, extraArgs: string[]): string[] {
+  private podCommand(conf: string, name: string, extraArgs: string[], mounts: ReadOnlyMount[] = []): string[] {
     const { spec } = this.options;
     const confDir = join(this.dir, name);
     mkdirSync(confDir, { recursive: true });
@@ -367,6 +391,8 @@ export class NetnsStack {
       `if [ ! -d ${q(mountPath)} ]; then mount -t tmpfs -o size=1m,mode=0755 tmpfs ${q(parent)}; mkdir -p ${q(mountPath)}; fi`,
       `mount --bind ${q(confDir)} ${q(mountPath)}`,
       `mount -o remount,bind,ro ${q(mountPath)}`,
+      // Other read-only volumes (a Secret): beside the config, under the tmpfs made for it when that was needed.
+      ...mounts.flatMap((m) => [`mkdir -p ${q(m.target)}`, `mount --bind ${q(m.source)} ${q(m.target)}`, `mount -o remount,bind,ro ${q(m.target)}`]),
       // emptyDirs: the only writable places.
       ...spec.emptyDirPaths.map((p) => `mount -t tmpfs -o size=64m,mode=0777 tmpfs ${q(p)}`),
       `export PATH=${q(dirname(nginxCommand()))}:"$PATH"`,

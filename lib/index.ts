@@ -4,6 +4,9 @@ export { ExternalTrafficPolicy, LoadBalancedService, type LoadBalancedServicePro
 export { ProxyNetworkPolicies, type ProxyNetworkPoliciesProps } from './network-policies';
 export { type AutoscalingProps, NumberCrunchApp, type NumberCrunchAppProps } from './number-crunch-app';
 export { NumberCrunchChart, type NumberCrunchChartProps } from './number-crunch-chart';
-export { type NginxTuningProps, ReverseProxy, type ReverseProxyProps } from './reverse-proxy';
+export {
+  type CertificateIssuerRef, type ClientLimitsProps, type NginxTuningProps, type ProxyCertificateProps, type ProxyTlsProps,
+  ReverseProxy, type ReverseProxyProps,
+} from './reverse-proxy';
 export { type ServiceAddress, ServiceAddresses } from './service-address';
 export { type IWorkload, type WorkloadProps } from './workload';

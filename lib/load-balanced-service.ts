@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { COMPONENT_LABEL, NAME_LABEL } from './labels';
 import { checkCidr, checkIp, checkName, checkPort, invalid } from './validate';
-import { checkWorkload, HTTP_PORT_NAME, IWorkload } from './workload';
+import { checkWorkload, HTTP_PORT_NAME, HTTPS_PORT_NAME, IWorkload } from './workload';
 
 /** How a LoadBalancer Service routes external traffic to nodes. */
 export enum ExternalTrafficPolicy {
@@ -15,6 +15,10 @@ export enum ExternalTrafficPolicy {
 
 /** Port the load balancer listens on by default (the tutorial's `curl http://<LB-IP>:8080/...`). */
 export const DEFAULT_LOAD_BALANCER_PORT = 8080;
+/** Port of plain HTTP when the target serves HTTPS too (it redirects to HTTPS there). */
+export const DEFAULT_LOAD_BALANCER_HTTP_PORT = 80;
+/** Port the load balancer serves the target's HTTPS on, when the target has a `tlsPort`. */
+export const LOAD_BALANCER_HTTPS_PORT = 443;
 
 /**
  * MetalLB's annotations for the props that become annotations, under both prefixes MetalLB has used, with the same
@@ -39,8 +43,9 @@ export interface LoadBalancedServiceProps {
    */
   readonly name?: string;
   /**
-   * Port the load balancer listens on.
-   * @default 8080
+   * Port the load balancer listens on for plain HTTP. When the target serves HTTPS (`tlsPort`), the load balancer
+   * also exposes that on 443.
+   * @default - 8080; 80 when the target serves HTTPS
    */
   readonly port?: number;
   /**
@@ -86,8 +91,10 @@ export interface LoadBalancedServiceProps {
 export class LoadBalancedService extends Construct {
   /** The LoadBalancer Service (v1). */
   public readonly service: ApiObject;
-  /** Port the load balancer listens on. */
+  /** Port the load balancer listens on for plain HTTP. */
   public readonly port: number;
+  /** Port the load balancer serves HTTPS on (443), when its target serves HTTPS. */
+  public readonly httpsPort?: number;
 
   constructor(scope: Construct, id: string, props: LoadBalancedServiceProps) {
     super(scope, id);
@@ -97,7 +104,12 @@ export class LoadBalancedService extends Construct {
     }
     checkWorkload(this, 'target', target);
     const name = checkName(this, 'name', props.name ?? `${target.name}-lb`);
-    this.port = checkPort(this, 'port', props.port ?? DEFAULT_LOAD_BALANCER_PORT);
+    const https = target.tlsPort !== undefined;
+    this.port = checkPort(this, 'port', props.port ?? (https ? DEFAULT_LOAD_BALANCER_HTTP_PORT : DEFAULT_LOAD_BALANCER_PORT));
+    if (https && this.port === LOAD_BALANCER_HTTPS_PORT) {
+      invalid(this, 'port', this.port, `the target serves HTTPS, which the load balancer exposes on ${LOAD_BALANCER_HTTPS_PORT}: pick another port for plain HTTP, e.g. ${DEFAULT_LOAD_BALANCER_HTTP_PORT}`);
+    }
+    this.httpsPort = https ? LOAD_BALANCER_HTTPS_PORT : undefined;
     const annotations = metallbAnnotations(this, props);
     const ranges = props.loadBalancerSourceRanges;
     ranges?.forEach((range, i) => checkCidr(this, `loadBalancerSourceRanges[${i}]`, range));
@@ -118,7 +130,10 @@ export class LoadBalancedService extends Construct {
       spec: {
         type: 'LoadBalancer',
         selector: target.selectorLabels,
-        ports: [{ name: HTTP_PORT_NAME, port: this.port, targetPort: k8s.IntOrString.fromNumber(target.port) }],
+        ports: [
+          ...(https ? [{ name: HTTPS_PORT_NAME, port: LOAD_BALANCER_HTTPS_PORT, targetPort: k8s.IntOrString.fromNumber(target.tlsPort!) }] : []),
+          { name: HTTP_PORT_NAME, port: this.port, targetPort: k8s.IntOrString.fromNumber(target.port) },
+        ],
         externalTrafficPolicy: policy,
         loadBalancerSourceRanges: ranges,
         // kube-proxy filters source ranges on the load balancer's address only: with ranges, no node port by default.

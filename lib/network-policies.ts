@@ -76,7 +76,7 @@ export class ProxyNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: proxy.selectorLabels },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ ports: [tcp(proxy.port)] }, ...scrape(proxy, 'proxy')],
+        ingress: [{ ports: [tcp(proxy.port), ...(proxy.tlsPort === undefined ? [] : [tcp(proxy.tlsPort)])] }, ...scrape(proxy, 'proxy')],
         egress: [
           { to: [{ podSelector: { matchLabels: app.selectorLabels } }], ports: [tcp(app.port)] },
           {

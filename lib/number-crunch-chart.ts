@@ -42,7 +42,7 @@ export interface NumberCrunchChartProps extends ChartProps {
   readonly proxy?: ReverseProxyProps;
   /**
    * The LoadBalancer Service; it fronts the proxy.
-   * @default - see `LoadBalancedServiceProps`; name `<name>-lb`, port 8080
+   * @default - see `LoadBalancedServiceProps`; name `<name>-lb`, port 8080 (with `proxy.tls`: 443 for HTTPS and 80)
    */
   readonly loadBalancer?: LoadBalancedServiceProps;
   /**

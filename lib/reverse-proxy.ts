@@ -1,13 +1,17 @@
 import { ApiObject, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { Certificate } from '../imports/cert-manager.io';
 import * as k8s from '../imports/k8s';
-import { configChecksum, NGINX_CONF_FILE, renderNginxConf, STUB_STATUS_PATH } from './nginx-conf';
+import {
+  configChecksum, HTTP2_DIRECTIVE_SINCE, NGINX_CONF_FILE, NginxClientLimits, nginxImageLacksHttp2Directive, renderNginxConf,
+  STUB_STATUS_PATH,
+} from './nginx-conf';
 import { METRICS_PORT_NAME, scrapeAnnotations } from './prometheus';
 import { ServiceAddress } from './service-address';
-import { checkImage, checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid } from './validate';
+import { checkImage, checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid, isDnsSubdomain } from './validate';
 import { disruptionBudget, hardenedDeployment, resourceRequirements } from './hardened-deployment';
-import { IWorkload, resolveWorkload, WorkloadProps } from './workload';
+import { HTTPS_PORT_NAME, IWorkload, resolveWorkload, WorkloadProps } from './workload';
 
 /** Tuning of the rendered `nginx.conf`; the defaults are measured in `npm run bench` (docs/performance.md). */
 export interface NginxTuningProps {
@@ -18,8 +22,10 @@ export interface NginxTuningProps {
    */
   readonly workerProcesses?: number;
   /**
-   * Connections per worker.
-   * @default 1024
+   * Connections per worker, clients and upstream together (a proxied request holds one of each). Sized so that the
+   * per-client connection limit times a handful of clients stays far below it (docs/public-internet.md).
+   * @default 4096
+   * @see https://nginx.org/en/docs/ngx_core_module.html#worker_connections
    */
   readonly workerConnections?: number;
   /**
@@ -61,6 +67,115 @@ export interface NginxTuningProps {
    * @default false
    */
   readonly accessLog?: boolean;
+  /**
+   * Seconds nginx waits for a client's whole request head, between two reads of a body and between two writes of an
+   * answer; a client that is slower is dropped (`client_header_timeout`, `client_body_timeout`, `send_timeout`).
+   * @default 10
+   * @see https://nginx.org/en/docs/http/ngx_http_core_module.html#client_header_timeout
+   */
+  readonly clientTimeoutSeconds?: number;
+  /**
+   * Seconds an idle keep-alive client connection stays open (`keepalive_timeout`). Idle connections do not count
+   * against the per-client connection limit, so this bounds how long a client can park them.
+   * @default 10
+   * @see https://nginx.org/en/docs/http/ngx_http_core_module.html#keepalive_timeout
+   */
+  readonly keepaliveTimeoutSeconds?: number;
+}
+
+/**
+ * Limits per client address (the connection's source address as nginx sees it: with the load balancer's
+ * `externalTrafficPolicy: Cluster` that is a node's, shared by every client coming through it). A request over a
+ * limit is answered 429 with a JSON error and `Retry-After`. Sized so that one well-behaved heavy client never
+ * reaches them (docs/public-internet.md).
+ */
+export interface ClientLimitsProps {
+  /**
+   * Turn the limits on.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Requests one address may have in progress at once (`limit_conn`; a connection counts once its request head has
+   * been read).
+   * @default 64
+   * @see https://nginx.org/en/docs/http/ngx_http_limit_conn_module.html
+   */
+  readonly connectionsPerClient?: number;
+  /**
+   * Sustained requests per second of one address (`limit_req_zone ... rate=`).
+   * @default 500
+   * @see https://nginx.org/en/docs/http/ngx_http_limit_req_module.html
+   */
+  readonly requestsPerSecond?: number;
+  /**
+   * Requests above the rate one address may send at once, answered without delay (`limit_req ... burst= nodelay`); 0
+   * allows no burst.
+   * @default 1000
+   */
+  readonly burst?: number;
+}
+
+/**
+ * HTTPS at the proxy: nginx serves TLS 1.2 and 1.3 (Mozilla "intermediate") and HTTP/2 on its own port, with a
+ * certificate from a `kubernetes.io/tls` Secret, and its plain port redirects to HTTPS (308), its health path excepted.
+ */
+export interface ProxyTlsProps {
+  /**
+   * Name of the `kubernetes.io/tls` Secret (keys `tls.crt` and `tls.key`) in the proxy's namespace; it is mounted
+   * read-only into the proxy's pods and never written by this library. Required.
+   * @see https://kubernetes.io/docs/concepts/configuration/secret/#tls-secrets
+   */
+  readonly secretName: string;
+  /**
+   * Container port nginx serves HTTPS on (a load balancer in front exposes it as 443).
+   * @default 8443
+   */
+  readonly port?: number;
+  /**
+   * `max-age` of the `Strict-Transport-Security` header on HTTPS answers, in seconds; 0 tells browsers to forget it.
+   * @default 31536000 (one year)
+   * @see https://www.rfc-editor.org/rfc/rfc6797#section-6.1.1
+   */
+  readonly hstsMaxAgeSeconds?: number;
+  /**
+   * Also write a cert-manager `Certificate` (cert-manager.io/v1, `<name>-certificate`) that has cert-manager issue the
+   * certificate into `secretName` and renew it. cert-manager must be installed in the cluster.
+   * @default - none: you create and renew the Secret yourself
+   * @see https://cert-manager.io/docs/usage/certificate/
+   */
+  readonly certificate?: ProxyCertificateProps;
+}
+
+/** A cert-manager `Certificate` for the proxy's TLS Secret. */
+export interface ProxyCertificateProps {
+  /**
+   * The issuer that signs the certificate (`spec.issuerRef`). Required.
+   */
+  readonly issuerRef: CertificateIssuerRef;
+  /**
+   * DNS names the certificate is for: the public names of the load balancer (`*.` wildcards allowed). Required, at
+   * least one.
+   */
+  readonly dnsNames: string[];
+}
+
+/** The issuer a cert-manager `Certificate` names. */
+export interface CertificateIssuerRef {
+  /**
+   * Name of the issuer. Required.
+   */
+  readonly name: string;
+  /**
+   * Kind of the issuer: `Issuer` (in the proxy's namespace), `ClusterIssuer`, or an external issuer's kind.
+   * @default 'Issuer'
+   */
+  readonly kind?: string;
+  /**
+   * API group of the issuer.
+   * @default 'cert-manager.io'
+   */
+  readonly group?: string;
 }
 
 /** Props of `ReverseProxy`. */
@@ -129,6 +244,16 @@ export interface ReverseProxyProps extends WorkloadProps {
    * @see https://nginx.org/en/docs/http/ngx_http_stub_status_module.html
    */
   readonly stubStatusPort?: number;
+  /**
+   * Per-client-address limits on connections and request rate.
+   * @default - on: 64 requests in progress, 500 requests/s with a burst of 1000 per address
+   */
+  readonly clientLimits?: ClientLimitsProps;
+  /**
+   * Serve HTTPS with the certificate of a `kubernetes.io/tls` Secret, and redirect plain HTTP to it.
+   * @default - off: plain HTTP on `port` only
+   */
+  readonly tls?: ProxyTlsProps;
 }
 
 /** Most upstream tries a request may get. */
@@ -170,22 +295,46 @@ export const NGINX_CONFIG_DIR = '/etc/nginx/proxy';
 export const NGINX_RUNTIME_DIR = '/tmp';
 /** Annotation on the pod template carrying the config checksum, so a changed config rolls the pods. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
-/** Default resources of the nginx container, sized from `npm run bench` (docs/performance.md). */
+/**
+ * Default resources of the nginx container, sized from `npm run bench` (docs/performance.md); the memory limit leaves
+ * room for a worker whose every connection holds a half-sent request head (docs/public-internet.md).
+ */
 export const DEFAULT_PROXY_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
-  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(48) },
+  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
 };
 /** Default tuning of the rendered nginx.conf (docs/performance.md says why each value). */
 export const DEFAULT_NGINX_TUNING: Required<NginxTuningProps> = {
   workerProcesses: 1,
-  workerConnections: 1024,
+  workerConnections: 4096,
   upstreamKeepalive: 64,
   connectTimeoutSeconds: 1,
   readTimeoutSeconds: 30,
   upstreamTries: 5,
   resolveIntervalSeconds: 5,
   accessLog: false,
+  clientTimeoutSeconds: 10,
+  keepaliveTimeoutSeconds: 10,
 };
+/** Default per-client limits (docs/public-internet.md says why each value). */
+export const DEFAULT_CLIENT_LIMITS: Required<ClientLimitsProps> = {
+  enabled: true,
+  connectionsPerClient: 64,
+  requestsPerSecond: 500,
+  burst: 1000,
+};
+/** Seconds a 429 answer's `Retry-After` asks for: the rate refills within one. */
+export const RETRY_AFTER_SECONDS = 1;
+/** Container port of the HTTPS server by default. */
+export const DEFAULT_PROXY_TLS_PORT = 8443;
+/** HSTS max-age by default: one year, as ingress-nginx's. */
+export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31_536_000;
+/** Kind of a Certificate's issuer by default (cert-manager's own default). */
+export const DEFAULT_ISSUER_KIND = 'Issuer';
+/** API group of a Certificate's issuer by default. */
+export const DEFAULT_ISSUER_GROUP = 'cert-manager.io';
+/** Directory the TLS Secret is mounted at. */
+export const NGINX_TLS_DIR = '/etc/nginx/tls';
 
 /**
  * nginx in front of one Service: a hardened Deployment of an unprivileged nginx whose `nginx.conf` is rendered from
@@ -215,6 +364,12 @@ export class ReverseProxy extends Construct implements IWorkload {
   public readonly podDisruptionBudget?: ApiObject;
   /** Port the metrics exporter serves on, when it runs. */
   public readonly metricsPort?: number;
+  /** Port nginx serves HTTPS on, when `tls` is set. */
+  public readonly tlsPort?: number;
+  /** Name of the TLS Secret it mounts, when `tls` is set. */
+  public readonly tlsSecretName?: string;
+  /** The cert-manager Certificate (cert-manager.io/v1) filling that Secret, when `tls.certificate` is set. */
+  public readonly certificate?: ApiObject;
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
     super(scope, id);
@@ -257,6 +412,8 @@ export class ReverseProxy extends Construct implements IWorkload {
       resolveIntervalSeconds: checkPositiveInteger(this, 'nginx.resolveIntervalSeconds',
         given.resolveIntervalSeconds ?? DEFAULT_NGINX_TUNING.resolveIntervalSeconds),
       accessLog: given.accessLog ?? DEFAULT_NGINX_TUNING.accessLog,
+      clientTimeoutSeconds: checkPositiveInteger(this, 'nginx.clientTimeoutSeconds', given.clientTimeoutSeconds ?? DEFAULT_NGINX_TUNING.clientTimeoutSeconds),
+      keepaliveTimeoutSeconds: checkPositiveInteger(this, 'nginx.keepaliveTimeoutSeconds', given.keepaliveTimeoutSeconds ?? DEFAULT_NGINX_TUNING.keepaliveTimeoutSeconds),
     };
     if (tuning.upstreamTries > MAX_UPSTREAM_TRIES) {
       invalid(this, 'nginx.upstreamTries', tuning.upstreamTries,
@@ -273,6 +430,13 @@ export class ReverseProxy extends Construct implements IWorkload {
       if (stubStatusPort === EXPORTER_PORT) invalid(this, 'stubStatusPort', stubStatusPort, `must differ from ${exporterPort}: pick another`);
       if (stubStatusPort === w.port) invalid(this, 'stubStatusPort', stubStatusPort, `must differ from port (${w.port}): pick another`);
     }
+    const clientLimits = resolveClientLimits(this, props.clientLimits);
+    const tls = props.tls === undefined ? undefined : resolveTls(this, props.tls, w.port);
+    if (tls && nginxImageLacksHttp2Directive(w.image)) {
+      invalid(this, 'image', w.image, `tls needs nginx ${HTTP2_DIRECTIVE_SINCE.join('.')} or later (its config uses "http2 on;"): use a newer image, e.g. "${DEFAULT_NGINX_IMAGE}"`);
+    }
+    this.tlsPort = tls?.port;
+    this.tlsSecretName = tls?.secretName;
     this.upstream = props.upstream;
     this.metricsPort = exporter ? EXPORTER_PORT : undefined;
     this.name = w.name;
@@ -289,6 +453,8 @@ export class ReverseProxy extends Construct implements IWorkload {
       fallback: props.fallbackUpstream,
       ...tuning,
       stubStatusPort: exporter ? stubStatusPort : undefined,
+      clientLimits,
+      tls: tls && { port: tls.port, certificateDir: NGINX_TLS_DIR, hstsMaxAgeSeconds: tls.hstsMaxAgeSeconds },
     });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: configMapName, labels: this.labels },
@@ -326,7 +492,9 @@ export class ReverseProxy extends Construct implements IWorkload {
       volumes: [
         { name: 'config', configMap: { name: configMapName } },
         { name: 'runtime', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+        ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretName } }] : []),
       ],
+      extraPorts: tls ? [{ containerPort: tls.port, name: HTTPS_PORT_NAME }] : undefined,
       container: {
         name: 'nginx',
         command: ['nginx', '-e', 'stderr', '-c', `${NGINX_CONFIG_DIR}/${NGINX_CONF_FILE}`, '-g', 'daemon off;'],
@@ -335,9 +503,81 @@ export class ReverseProxy extends Construct implements IWorkload {
         volumeMounts: [
           { mountPath: NGINX_CONFIG_DIR, name: 'config', readOnly: true },
           { mountPath: NGINX_RUNTIME_DIR, name: 'runtime' },
+          ...(tls ? [{ mountPath: NGINX_TLS_DIR, name: 'tls', readOnly: true }] : []),
         ],
       },
     });
     this.podDisruptionBudget = disruptionBudget(this, w, w.replicas);
+    if (tls?.certificate) {
+      this.certificate = new Certificate(this, 'Certificate', {
+        metadata: { name: `${w.name}-certificate`, labels: this.labels },
+        spec: { secretName: tls.secretName, dnsNames: tls.certificate.dnsNames, issuerRef: tls.certificate.issuerRef },
+      });
+    }
   }
+}
+
+/** `clientLimits` validated with defaults applied; undefined when turned off. */
+function resolveClientLimits(scope: Construct, given: ClientLimitsProps = {}): NginxClientLimits | undefined {
+  const enabled = given.enabled ?? DEFAULT_CLIENT_LIMITS.enabled;
+  if (typeof enabled !== 'boolean') invalid(scope, 'clientLimits.enabled', enabled, 'must be true or false');
+  if (!enabled) return undefined;
+  const off = 'to turn the limits off, set clientLimits.enabled to false';
+  const positive = (prop: 'connectionsPerClient' | 'requestsPerSecond', what: string): number => {
+    const value = given[prop] ?? DEFAULT_CLIENT_LIMITS[prop];
+    if (!Number.isInteger(value) || value < 1) invalid(scope, `clientLimits.${prop}`, value, `must be a positive integer (${what}); ${off}`);
+    return value;
+  };
+  const connections = positive('connectionsPerClient', '0 would refuse every request');
+  const requestsPerSecond = positive('requestsPerSecond', 'a rate of 0 would refuse every request');
+  const burst = given.burst ?? DEFAULT_CLIENT_LIMITS.burst;
+  if (!Number.isInteger(burst) || burst < 0) {
+    invalid(scope, 'clientLimits.burst', burst, 'must be a whole number, 0 or more (0: no request above the rate is allowed)');
+  }
+  return { connections, requestsPerSecond, burst, retryAfterSeconds: RETRY_AFTER_SECONDS };
+}
+
+/** `tls.certificate` validated with defaults applied. */
+function resolveCertificate(scope: Construct, given: ProxyCertificateProps): { issuerRef: Required<CertificateIssuerRef>; dnsNames: string[] } {
+  const ref = given?.issuerRef;
+  if (typeof ref?.name !== 'string' || !isDnsSubdomain(ref.name)) {
+    invalid(scope, 'tls.certificate.issuerRef.name', ref?.name, 'name the Issuer or ClusterIssuer that signs the certificate: a DNS-1123 subdomain (e.g. "letsencrypt")');
+  }
+  const kind = ref.kind ?? DEFAULT_ISSUER_KIND;
+  if (typeof kind !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) {
+    invalid(scope, 'tls.certificate.issuerRef.kind', kind, 'must be a Kubernetes kind such as "Issuer" or "ClusterIssuer"');
+  }
+  const group = ref.group ?? DEFAULT_ISSUER_GROUP;
+  if (typeof group !== 'string' || !isDnsSubdomain(group)) {
+    invalid(scope, 'tls.certificate.issuerRef.group', group, 'must be an API group, a DNS subdomain (e.g. "cert-manager.io")');
+  }
+  const dnsNames = given.dnsNames;
+  if (!Array.isArray(dnsNames) || dnsNames.length === 0) {
+    invalid(scope, 'tls.certificate.dnsNames', dnsNames, 'list the public DNS names of the load balancer, at least one (e.g. ["calc.example.com"])');
+  }
+  dnsNames.forEach((name, i) => {
+    if (typeof name !== 'string' || !isDnsSubdomain(name.startsWith('*.') ? name.slice(2) : name)) {
+      invalid(scope, `tls.certificate.dnsNames[${i}]`, name, 'must be a lower-case DNS name, optionally starting with "*." (e.g. "calc.example.com")');
+    }
+  });
+  return { issuerRef: { name: ref.name, kind, group }, dnsNames };
+}
+
+/** `tls` validated with defaults applied. */
+function resolveTls(scope: Construct, given: ProxyTlsProps, plainPort: number): Omit<Required<ProxyTlsProps>, 'certificate'> & { certificate?: ReturnType<typeof resolveCertificate> } {
+  const secretName = given?.secretName;
+  if (typeof secretName !== 'string' || !isDnsSubdomain(secretName)) {
+    invalid(scope, 'tls.secretName', secretName,
+      'name the kubernetes.io/tls Secret holding the certificate: a DNS-1123 subdomain of at most 253 lower-case letters, digits, \'-\' or \'.\', starting and ending with a letter or digit (e.g. "calc-tls")');
+  }
+  const port = checkPort(scope, 'tls.port', given.port ?? DEFAULT_PROXY_TLS_PORT);
+  if (port === plainPort) {
+    invalid(scope, 'tls.port', port, `is also the plain HTTP port (port): give HTTPS its own port, e.g. ${plainPort === DEFAULT_PROXY_TLS_PORT ? DEFAULT_PROXY_PORT : DEFAULT_PROXY_TLS_PORT}`);
+  }
+  const hstsMaxAgeSeconds = given.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS;
+  if (!Number.isInteger(hstsMaxAgeSeconds) || hstsMaxAgeSeconds < 0) {
+    invalid(scope, 'tls.hstsMaxAgeSeconds', hstsMaxAgeSeconds, 'must be a whole number of seconds, 0 or more (0 tells browsers to forget HSTS; one year is 31536000)');
+  }
+  const certificate = given.certificate === undefined ? undefined : resolveCertificate(scope, given.certificate);
+  return { secretName, port, hstsMaxAgeSeconds, certificate };
 }

@@ -19,6 +19,11 @@ export interface IWorkload {
    * @default - none
    */
   readonly metricsPort?: number;
+  /**
+   * Port its pods serve HTTPS on, when they do: a load balancer in front then exposes it as 443, and `port` as 80.
+   * @default - no HTTPS
+   */
+  readonly tlsPort?: number;
   /** Labels that select its pods. */
   readonly selectorLabels: { [key: string]: string };
   /** The recommended labels of its objects. */
@@ -71,7 +76,7 @@ export interface WorkloadProps {
   readonly port?: number;
   /**
    * Container resources.
-   * @default - app: requests 50m / 96Mi, limits 500m / 160Mi; proxy: requests 50m / 16Mi, limits 500m / 48Mi
+   * @default - app: requests 50m / 96Mi, limits 500m / 160Mi; proxy: requests 50m / 16Mi, limits 500m / 64Mi
    */
   readonly resources?: kplus.ContainerResources;
   /**
@@ -140,6 +145,8 @@ export interface ResolvedWorkload extends Required<Omit<WorkloadProps, 'partOf' 
 export const HTTP_PORT_NAME = 'http';
 /** Default seconds pods wait on a failed node before they are replaced elsewhere. */
 export const DEFAULT_NODE_FAILURE_TOLERATION_SECONDS = 20;
+/** Name of the HTTPS container port and of the Service ports in front of it. */
+export const HTTPS_PORT_NAME = 'https';
 /** Default pause before SIGTERM, in seconds: long enough for endpoints and kube-proxy to drop a terminating pod. */
 export const DEFAULT_PRE_STOP_SECONDS = 5;
 
@@ -192,6 +199,7 @@ export function checkWorkload(scope: Construct, prop: string, w: IWorkload): IWo
   if (!w) invalid(scope, prop, w, 'pass the workload, e.g. a NumberCrunchApp or a ReverseProxy');
   checkName(scope, `${prop}.name`, w.name);
   checkPort(scope, `${prop}.port`, w.port);
+  if (w.tlsPort !== undefined) checkPort(scope, `${prop}.tlsPort`, w.tlsPort);
   if (typeof w.selectorLabels !== 'object' || w.selectorLabels === null || Object.keys(w.selectorLabels).length === 0) {
     invalid(scope, `${prop}.selectorLabels`, w.selectorLabels, 'must have at least one label: an empty selector selects no pods in a Service');
   }

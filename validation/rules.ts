@@ -81,10 +81,13 @@ export const serviceSelectsPodsRule: Rule = {
 
 export const referencesExistRule: Rule = {
   name: 'references-exist',
-  description: 'Every ConfigMap, Secret, volume and port a pod or Service refers to exists.',
+  description: 'Every ConfigMap, Secret (or the cert-manager Certificate that writes it), volume and port a pod or Service refers to exists.',
   check: (objects) => {
     const find = (kind: string, namespace: string, name: unknown) =>
       objects.find((o) => o.kind === kind && ns(o) === namespace && o.metadata?.name === name);
+    // cert-manager writes the Secret of a Certificate (spec.secretName) in the Certificate's namespace.
+    const certificateWrites = (namespace: string, secretName: unknown) => objects.some((o) => o.kind === 'Certificate' &&
+      o.apiVersion?.startsWith('cert-manager.io/') && ns(o) === namespace && (o.spec as { secretName?: string } | undefined)?.secretName === secretName);
     const found: Violation[] = [];
     for (const w of workloads(objects)) {
       const pod: Partial<IPodSpec> = podSpecOf(w) ?? {};
@@ -107,7 +110,7 @@ export const referencesExistRule: Rule = {
             }
           }
           const secretName = source === v ? v.secret?.secretName : (source as IVolumeProjection).secret?.name;
-          if (source.secret && !source.secret.optional && !find('Secret', ns(w), secretName)) {
+          if (source.secret && !source.secret.optional && !find('Secret', ns(w), secretName) && !certificateWrites(ns(w), secretName)) {
             found.push(violation('references-exist', w, `volume "${v.name}" mounts Secret "${secretName}", which is not in the manifests: add it or fix the name`));
           }
         }

@@ -3,6 +3,7 @@ import fields from './k8s-fields.json';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { K8sObject } from './manifests';
+import { customResourceErrors, isKnownCustomResource } from './crds';
 
 /** Field names of every API type (scripts/k8s-fields.ts writes them from the Kubernetes OpenAPI definitions). */
 const FIELDS = fields as { kinds: Record<string, string>; types: Record<string, Record<string, string | null>> };
@@ -59,7 +60,10 @@ export function modelFor(apiVersion: string, kind: string): ModelClass | undefin
 export function schemaErrors(o: K8sObject): string[] {
   if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') return ['apiVersion and kind must be strings'];
   const Model = modelFor(o.apiVersion, o.kind);
-  if (!Model) return [`unknown kind ${o.kind} in ${o.apiVersion}: not a Kubernetes 1.27 API object; fix apiVersion/kind (CRDs are not known to this check)`];
+  if (!Model && isKnownCustomResource(o)) {
+    return customResourceErrors(o).map((e) => `${e}: make the object match the schema of its CustomResourceDefinition (imports/crds)`);
+  }
+  if (!Model) return [`unknown kind ${o.kind} in ${o.apiVersion}: not a Kubernetes 1.27 API object; fix apiVersion/kind (CRDs are known to this check only from imports/crds)`];
   try {
     new Model(o).validate();
     return [];
