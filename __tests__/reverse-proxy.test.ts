@@ -309,7 +309,7 @@ describe('validation errors', () => {
     ['tls default port clashing with port 8443', { port: 8443, tls: { secretName: 'calc-tls' } }, /invalid tls.port 8443: is also the plain HTTP port \(port\): .*e.g. 8080/],
     ['tls port out of range', { tls: { secretName: 'calc-tls', port: 70000 } }, /invalid tls.port 70000: a port must be an integer from 1 to 65535/],
     ['tls with an nginx image older than http2 on;', { image: 'nginx:1.24.0', tls: { secretName: 'calc-tls' } },
-      /ReverseProxy at 'test\/proxy': invalid image "nginx:1.24.0": tls needs nginx 1.25.1 or later \(its config uses "http2 on;"\): use a newer image, e.g. "nginxinc\/nginx-unprivileged:1.28.0-alpine"/],
+      /ReverseProxy at 'test\/proxy': invalid image "nginx:1.24.0": tls needs nginx 1.25.1 or later \(its config uses "http2 on;"\): use a newer image, e.g. "nginxinc\/nginx-unprivileged:1.30.6-alpine"/],
     ['negative HSTS max-age', { tls: { secretName: 'calc-tls', hstsMaxAgeSeconds: -1 } },
       /invalid tls.hstsMaxAgeSeconds -1: must be a whole number of seconds, 0 or more/],
   ])('%s', (_label, props, message) => {

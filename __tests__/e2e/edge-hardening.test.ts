@@ -31,7 +31,8 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
 
 /** nginx.conf of the default chart with other proxy props (the same upstream as dist/'s). */
 function confWith(proxy: ReverseProxyProps): string {
-  return new NumberCrunchChart(Testing.app(), 'number-crunch', { proxy }).proxy.nginxConf;
+  // No metrics exporter: its status server's loopback port is the first nginx's in the same namespace.
+  return new NumberCrunchChart(Testing.app(), 'number-crunch', { proxy: { metricsExporter: false, ...proxy } }).proxy.nginxConf;
 }
 
 if (unavailable) {
