@@ -6,6 +6,15 @@
 # Arguments are passed to jest (e.g. a test file).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+# One cluster per machine: its interfaces, network namespaces and iptables chains have fixed names. A second run (from
+# another clone, say) waits here for the first to finish instead of breaking both.
+lock="${NC_CACHE:-$HOME/.cache/number-crunch-cdk8s}/test-cluster.lock"
+mkdir -p "$(dirname "$lock")"
+exec 9>"$lock"
+if ! flock -n 9; then
+  echo "[cluster] another test:cluster runs on this machine; waiting for it ($lock)" >&2
+  flock 9
+fi
 # shellcheck disable=SC2031 # versions.sh's default of NC_CLUSTER_SET is meant to stay in the $(...) subshells
 sets="${NC_CLUSTER_SETS:-${NC_CLUSTER_SET:-$(. cluster/versions.sh && echo "$CLUSTER_SETS")}}"
 start=$SECONDS
