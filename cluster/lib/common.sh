@@ -28,7 +28,8 @@ STATE_DIR="${NC_CLUSTER_STATE:-$REPO_DIR/.cluster}"
 # start_proc NAME CMD...: starts a long-running process in its own session, logs to .cluster/logs/NAME.log.
 start_proc() {
   local name="$1"; shift
-  setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
+  # (fd 9 is test.sh's machine-wide lock: a daemon must not hold it.)
+  setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE_DIR/pids/$name.pid"
   log "started $name (pid $!)"
 }
