@@ -219,6 +219,28 @@ build_number_crunch() {
   log "number-crunch:local: built in $(since "$start") s -> $archive ($(mb "$archive"); user $user, cmd $cmd)"
 }
 
+# unstable_line_version IMAGE TAG PACKAGE HINT: Debian unstable's version of PACKAGE, which must be of the image tag's
+# line (major.minor, e.g. 1.30 for 1.30.6-alpine); else dies naming both and what to pin instead (HINT: where).
+unstable_line_version() {
+  local name="$1" tag="$2" pkg="$3" hint="$4" version line
+  unstable_update || die "could not fetch Debian unstable's package lists (the stand-in of $name is built from them)"
+  version=$(unstable_version "$pkg")
+  [ -n "$version" ] || die "Debian unstable lists no $pkg package"
+  line=$(cut -d. -f1,2 <<<"$version")
+  [ "$(cut -d. -f1,2 <<<"$tag")" = "$line" ] \
+    || die "dist/ pins $name but Debian unstable has $pkg $version: pin an image of the $line line$hint, or build the stand-in from packages of the pinned line"
+  echo "$version"
+}
+
+# merged_usr_root ROOT: the /bin, /sbin, /lib and /lib64 links of a merged-/usr system (unstable's packages are one).
+merged_usr_root() {
+  mkdir -p "$1/usr/bin" "$1/usr/sbin" "$1/usr/lib" "$1/usr/lib64"
+  ln -s usr/bin "$1/bin"
+  ln -s usr/sbin "$1/sbin"
+  ln -s usr/lib "$1/lib"
+  ln -s usr/lib64 "$1/lib64"
+}
+
 # --- 3. nginx stand-in ------------------------------------------------------------------------------------------------
 # Debian unstable's nginx (scripts/lib/debian-unstable.sh), the line of the pinned image: bookworm's 1.22 cannot
 # re-resolve an upstream (`server ... resolve`, nginx >= 1.27.3). Unstable's packages are merged-/usr, so the root gets
@@ -237,15 +259,10 @@ build_nginx() {
   start=$(now)
   name=$(nginx_image_name)
   tag="${name##*:}"
-  unstable_update || die "could not fetch Debian unstable's package lists (the nginx stand-in is built from them)"
-  version=$(unstable_version nginx)
-  [ -n "$version" ] || die "Debian unstable lists no nginx package"
-  # The stand-in must be the pinned image's nginx line, e.g. 1.30 for nginx-unprivileged:1.30.6-alpine.
-  [ "$(cut -d. -f1,2 <<<"$tag")" = "$(cut -d. -f1,2 <<<"$version")" ] \
-    || die "dist/ pins $name (nginx $(cut -d. -f1,2 <<<"$tag")) but Debian unstable has nginx $version: pin an image of the $(cut -d. -f1,2 <<<"$version") line (DEFAULT_NGINX_IMAGE in lib/reverse-proxy.ts), or build the stand-in from packages of the pinned line"
+  version=$(unstable_line_version "$name" "$tag" nginx " (DEFAULT_NGINX_IMAGE in lib/reverse-proxy.ts)")
   key=$({ echo "name=$name"; for pkg in "${UNSTABLE_NGINX_PACKAGES[@]}"; do echo "$pkg=$(unstable_version "$pkg")"; done; debs_versions busybox-static; } |
     inputs_hash "$here/nginx-standin/nginx.conf" "$here/nginx-standin/default.conf" "$here/nginx-standin/index.html" \
-      <(declare -f build_nginx write_etc install_busybox deb_extract unstable_extract prune_rootfs save_archive))
+      <(declare -f build_nginx unstable_line_version merged_usr_root write_etc install_busybox deb_extract unstable_extract prune_rootfs save_archive))
   archive="$IMAGES_DIR/nginx-unprivileged-$tag-standin-$key.tar"
   if [ -f "$archive" ]; then
     log "$name (STAND-IN: Debian unstable's nginx $version): cached $archive ($(mb "$archive"))"
@@ -256,11 +273,7 @@ build_nginx() {
   ctr=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" scratch)
   mnt=$(bah mount "$ctr")
   root="$mnt"
-  mkdir -p "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib" "$root/usr/lib64"
-  ln -s usr/bin "$root/bin"
-  ln -s usr/sbin "$root/sbin"
-  ln -s usr/lib "$root/lib"
-  ln -s usr/lib64 "$root/lib64"
+  merged_usr_root "$root"
   tmp=$(mktemp -d)
   for pkg in "${UNSTABLE_NGINX_PACKAGES[@]}"; do
     case "$pkg" in
@@ -352,13 +365,9 @@ build_exporter() {
     return 0
   fi
   tag="${name##*:}"
-  unstable_update || die "could not fetch Debian unstable's package lists (the exporter stand-in is built from them)"
-  version=$(unstable_version prometheus-nginx-exporter)
-  [ -n "$version" ] || die "Debian unstable lists no prometheus-nginx-exporter package"
-  [ "$(cut -d. -f1,2 <<<"$tag")" = "$(cut -d. -f1,2 <<<"$version")" ] \
-    || die "dist/ pins $name ($(cut -d. -f1,2 <<<"$tag")) but Debian unstable has prometheus-nginx-exporter $version: pin an image of the $(cut -d. -f1,2 <<<"$version") line, or build the stand-in from packages of the pinned line"
+  version=$(unstable_line_version "$name" "$tag" prometheus-nginx-exporter " (DEFAULT_EXPORTER_IMAGE in lib/reverse-proxy.ts)")
   key=$({ echo "name=$name"; echo "prometheus-nginx-exporter=$version"; echo "libc6=$(unstable_version libc6)"; } |
-    inputs_hash <(declare -f build_exporter write_etc unstable_extract prune_rootfs save_archive))
+    inputs_hash <(declare -f build_exporter unstable_line_version merged_usr_root write_etc unstable_extract prune_rootfs save_archive))
   archive="$IMAGES_DIR/nginx-prometheus-exporter-$tag-standin-$key.tar"
   if [ -f "$archive" ]; then
     log "$name (STAND-IN: Debian unstable's prometheus-nginx-exporter $version): cached $archive ($(mb "$archive"))"
@@ -369,10 +378,7 @@ build_exporter() {
   ctr=$(bah from --quiet --pull-never --signature-policy "$BUILDAH_DIR/policy.json" scratch)
   mnt=$(bah mount "$ctr")
   root="$mnt"
-  mkdir -p "$root/usr/bin" "$root/usr/lib" "$root/usr/lib64"
-  ln -s usr/bin "$root/bin"
-  ln -s usr/lib "$root/lib"
-  ln -s usr/lib64 "$root/lib64"
+  merged_usr_root "$root"
   unstable_extract libc6 "$root" || die "could not unpack libc6 from Debian unstable"
   tmp=$(mktemp -d)
   unstable_extract prometheus-nginx-exporter "$tmp" || die "could not unpack prometheus-nginx-exporter from Debian unstable"
