@@ -56,6 +56,16 @@ test('the CRD schema check finds a missing issuer name, a wrong type and an unkn
   ]));
 });
 
+test('the CRD schema check knows Kubernetes\' int32 format: a fraction or a value past 2^31 is refused', () => {
+  const certificate = structuredClone(find(synthChart({ proxy: issued }), 'Certificate'));
+  certificate.spec.revisionHistoryLimit = 2 ** 31;
+  expect(customResourceErrors(certificate)).toEqual([expect.stringMatching(/^\/spec\/revisionHistoryLimit must match format "int32"/)]);
+  certificate.spec.revisionHistoryLimit = 1.5;
+  expect(customResourceErrors(certificate)).toEqual(['/spec/revisionHistoryLimit must be integer', '/spec/revisionHistoryLimit must match format "int32"']);
+  certificate.spec.revisionHistoryLimit = 3;
+  expect(customResourceErrors(certificate)).toEqual([]);
+});
+
 test('with a Certificate every policy rule passes: it writes the Secret the proxy mounts', () => {
   expect(checkManifests(synthChart({ proxy: issued }))).toEqual([]);
 });

@@ -29,10 +29,18 @@ function closed(schema: unknown): unknown {
 
 let validators: Map<string, ValidateFunction> | undefined;
 
+/** The OpenAPI formats Kubernetes CRDs use, which Ajv does not know by itself (it would warn and skip them). */
+const KUBERNETES_FORMATS = {
+  'int32': { type: 'number' as const, validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 },
+  'int64': { type: 'number' as const, validate: (n: number) => Number.isInteger(n) },
+  // RFC 3339, as Kubernetes writes timestamps (status fields: the chart never writes them).
+  'date-time': { type: 'string' as const, validate: (t: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(t) },
+};
+
 /** `apiVersion/kind` -> validator, for every served version of every CRD in CRD_DIR. */
 function crdValidators(): Map<string, ValidateFunction> {
   if (validators) return validators;
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new Ajv({ allErrors: true, strict: false, formats: KUBERNETES_FORMATS });
   validators = new Map();
   for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml')).sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(CRD_DIR, file), 'utf8'))) {
