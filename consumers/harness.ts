@@ -117,8 +117,10 @@ function checkShopChart(files: Record<string, string>): void {
     'Deployment/calc-proxy',
     'HorizontalPodAutoscaler/calc-hpa',
     'PodDisruptionBudget/calc-pdb',
+    'PodDisruptionBudget/calc-proxy-pdb',
     'Service/calc-public',
     'Service/calc-service',
+    'Service/calc-service-pods',
   ]);
   for (const o of objects) expect(`${ref(o)} in ${o.metadata?.namespace}`).toBe(`${ref(o)} in shop`);
   const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name)!;
