@@ -246,12 +246,22 @@ merged_usr_root() {
 # re-resolve an upstream (`server ... resolve`, nginx >= 1.27.3). Unstable's packages are merged-/usr, so the root gets
 # the /bin, /sbin, /lib and /lib64 links first; busybox comes from bookworm (static, any version does).
 
-nginx_image_name() {
+# dist_image REPOSITORY: the one image of Docker Hub repository REPOSITORY (e.g. nginx/nginx-prometheus-exporter) that
+# dist/*.yaml references, fully qualified (docker.io/...); nothing when there is none, and an error when there are
+# several.
+dist_image() {
   local names
-  names=$(sed -nE 's#^ *image: *"?((docker\.io/)?nginxinc/nginx-unprivileged:[^" ]+)"? *$#\1#p' "$repo"/dist/*.yaml 2>/dev/null | sort -u || true)
-  [ -n "$names" ] || die "no nginxinc/nginx-unprivileged image in dist/*.yaml (npm run synth?)"
-  [ "$(wc -l <<<"$names")" -eq 1 ] || die "dist/ references several nginx images: $(tr "\n" " " <<<"$names")- expected one"
+  names=$(sed -nE "s#^ *image: *\"?((docker\\.io/)?$1:[^\" ]+)\"? *\$#\\1#p" "$repo"/dist/*.yaml 2>/dev/null | sort -u || true)
+  [ -n "$names" ] || return 0
+  [ "$(wc -l <<<"$names")" -eq 1 ] || die "dist/ references several $1 images: $(tr "\n" " " <<<"$names")- expected one"
   case "$names" in docker.io/*) echo "$names" ;; *) echo "docker.io/$names" ;; esac
+}
+
+nginx_image_name() {
+  local name
+  name=$(dist_image nginxinc/nginx-unprivileged)
+  [ -n "$name" ] || die "no nginxinc/nginx-unprivileged image in dist/*.yaml (npm run synth?)"
+  echo "$name"
 }
 
 build_nginx() {
@@ -262,7 +272,7 @@ build_nginx() {
   version=$(unstable_line_version "$name" "$tag" nginx " (DEFAULT_NGINX_IMAGE in lib/reverse-proxy.ts)")
   key=$({ echo "name=$name"; for pkg in "${UNSTABLE_NGINX_PACKAGES[@]}"; do echo "$pkg=$(unstable_version "$pkg")"; done; debs_versions busybox-static; } |
     inputs_hash "$here/nginx-standin/nginx.conf" "$here/nginx-standin/default.conf" "$here/nginx-standin/index.html" \
-      <(declare -f build_nginx unstable_line_version merged_usr_root write_etc install_busybox deb_extract unstable_extract prune_rootfs save_archive))
+      <(declare -f build_nginx dist_image unstable_line_version merged_usr_root write_etc install_busybox deb_extract unstable_extract prune_rootfs save_archive))
   archive="$IMAGES_DIR/nginx-unprivileged-$tag-standin-$key.tar"
   if [ -f "$archive" ]; then
     log "$name (STAND-IN: Debian unstable's nginx $version): cached $archive ($(mb "$archive"))"
@@ -348,18 +358,11 @@ build_pause() {
 # Debian unstable's prometheus-nginx-exporter (the exporter's Go program, packaged by Debian) of the pinned image's line
 # (1.5 for nginx/nginx-prometheus-exporter:1.5.1), at the official image's path, with unstable's libc; no shell.
 
-exporter_image_name() {
-  local names
-  names=$(sed -nE 's#^ *image: *"?((docker\.io/)?nginx/nginx-prometheus-exporter:[^" ]+)"? *$#\1#p' "$repo"/dist/*.yaml 2>/dev/null | sort -u || true)
-  [ -n "$names" ] || return 0
-  [ "$(wc -l <<<"$names")" -eq 1 ] || die "dist/ references several nginx-prometheus-exporter images: $(tr "\n" " " <<<"$names")- expected one"
-  case "$names" in docker.io/*) echo "$names" ;; *) echo "docker.io/$names" ;; esac
-}
 
 build_exporter() {
   local start name tag key archive ctr mnt root tmp version
   start=$(now)
-  name=$(exporter_image_name)
+  name=$(dist_image nginx/nginx-prometheus-exporter)
   if [ -z "$name" ]; then
     log "no nginx/nginx-prometheus-exporter image in dist/: no exporter stand-in"
     return 0
@@ -367,7 +370,7 @@ build_exporter() {
   tag="${name##*:}"
   version=$(unstable_line_version "$name" "$tag" prometheus-nginx-exporter " (DEFAULT_EXPORTER_IMAGE in lib/reverse-proxy.ts)")
   key=$({ echo "name=$name"; echo "prometheus-nginx-exporter=$version"; echo "libc6=$(unstable_version libc6)"; } |
-    inputs_hash <(declare -f build_exporter unstable_line_version merged_usr_root write_etc unstable_extract prune_rootfs save_archive))
+    inputs_hash <(declare -f build_exporter dist_image unstable_line_version merged_usr_root write_etc unstable_extract prune_rootfs save_archive))
   archive="$IMAGES_DIR/nginx-prometheus-exporter-$tag-standin-$key.tar"
   if [ -f "$archive" ]; then
     log "$name (STAND-IN: Debian unstable's prometheus-nginx-exporter $version): cached $archive ($(mb "$archive"))"
