@@ -28,6 +28,7 @@ const NODE2 = 'nc-node2';
 const APP = 'number-crunch';
 const PROXY = 'number-crunch-proxy';
 const APP_SERVICE = 'number-crunch-service';
+const PROXY_KILLS = 3;
 const NODE_CRASH_WINDOW_S = 120;
 const NODE_CRASH_MAX_FAILED_SHARE = 0.05;
 const NODE_CRASH_RECOVERY_BOUND_S = 90;
@@ -75,7 +76,8 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     if (r.status !== 0) throw new Error(`ctr tasks kill ${id} failed: ${r.stderr}`);
   }
 
-  const restarts = (deployment: string) => podsOf(deployment).reduce((n, p) => n + (p.status.containerStatuses[0]?.restartCount ?? 0), 0);
+  const restartsOf = (p: Pod) => p.status.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
+  const restarts = (deployment: string) => podsOf(deployment).reduce((n, p) => n + restartsOf(p), 0);
 
   /** Failed requests whose due second starts before `fromMs` or at/after `toMs` (Unix ms). */
   function failuresOutside(r: LoadResult, fromMs: number, toMs: number): number {
@@ -157,23 +159,46 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
   });
 
   describe('one proxy pod\'s process killed (SIGKILL)', () => {
-    const failed: Record<number, number> = {};
+    // Three kills per replica count, each of a pod that never restarted (a second crash would wait out the
+    // kubelet's restart back-off, which is not the figure asked for). One kill each compares two random delays:
+    // both outages end when the kubelet's once-a-second relist sees the dead container, so a single pair of
+    // kills breaks the bound by chance now and then. Their sums do not.
+    const failed: Record<number, number[]> = {};
 
-    test.each([1, 2])('with %i proxy replica(s): the failures, and when they happen', async (replicas) => {
+    /** Fresh proxy pods (restartCount 0, nothing terminating left), `replicas` of them, all Ready. */
+    async function freshProxies(replicas: number): Promise<void> {
+      cluster.kubectlOk(['rollout', 'restart', `deployment/${PROXY}`, '-n', NS]);
+      cluster.rolledOut(NS, [PROXY]);
+      await waitFor(`${replicas} fresh proxy pod(s) and nothing terminating`, 120, 1000, () => {
+        const all = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS]).items
+          .filter((p) => p.metadata.name.startsWith(`${PROXY}-`));
+        return all.length === replicas && all.every((p) => !p.metadata.deletionTimestamp && restartsOf(p) === 0)
+          && fullCapacity() ? true : undefined;
+      });
+    }
+
+    test.each([1, 2])('with %i proxy replica(s): the failures of 3 kills, and when they happen', async (replicas) => {
       apply({ proxy: { replicas } });
-      await waitFor('the proxy\'s replicas only', 120, 1000, () => (podsOf(PROXY).length === replicas && fullCapacity() ? true : undefined));
-      const victim = podsOf(PROXY)[0];
-      const before = restarts(PROXY);
-      const { load, faultAt, recoverySeconds } = await underFault(() => killContainer(victim),
-        () => restarts(PROXY) > before && fullCapacity(), 60);
-      failed[replicas] = load.failed;
-      const late = failuresOutside(load, faultAt - 1000, faultAt + 2000);
-      report(`proxy pod killed, ${replicas} replica(s)`, load,
-        `${late} failed outside the first 2 s after the kill; full capacity back after ${recoverySeconds.toFixed(1)} s`);
+      failed[replicas] = [];
+      for (let kill = 1; kill <= PROXY_KILLS; kill++) {
+        await freshProxies(replicas);
+        const victim = podsOf(PROXY)[0];
+        const before = restarts(PROXY);
+        const { load, faultAt, recoverySeconds } = await underFault(() => killContainer(victim),
+          () => restarts(PROXY) > before && fullCapacity(), 60);
+        failed[replicas].push(load.failed);
+        const late = failuresOutside(load, faultAt - 1000, faultAt + 2000);
+        report(`proxy pod killed (${kill} of ${PROXY_KILLS}), ${replicas} replica(s)`, load,
+          `${late} failed outside the first 2 s after the kill; full capacity back after ${recoverySeconds.toFixed(1)} s`);
+        // The floor: connections kube-proxy hands the dead pod before its endpoint goes are refused.
+        if (replicas === 2) expect(late).toBe(0);
+      }
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      console.log(`proxy kills, failed requests: 1 replica ${JSON.stringify(failed[1])} (sum ${sum(failed[1] ?? [])}), `
+        + `2 replicas ${JSON.stringify(failed[2] ?? [])} (sum ${sum(failed[2] ?? [])})`);
       if (replicas === 2) {
-        // The floor: connections kube-proxy hands to the dead pod before its endpoint is removed are refused.
-        expect(late).toBe(0);
-        expect(load.failed).toBeLessThanOrEqual(failed[1] / 2);
+        expect(failed[1]).toHaveLength(PROXY_KILLS);
+        expect(sum(failed[2])).toBeLessThanOrEqual(sum(failed[1]) / 2);
       }
     });
   });
