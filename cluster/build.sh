@@ -59,6 +59,18 @@ build_metallb() {
     go.universe.tf/metallb/controller go.universe.tf/metallb/speaker
 }
 
+# kube-router, run with its network policy controller only; the version it reports is the release's.
+build_kube_router() {
+  [ -x "$KUBE_ROUTER_BIN/kube-router" ] && { log "kube-router $KUBE_ROUTER_VERSION: cached"; return; }
+  local out="$KUBE_ROUTER_BIN"
+  mkdir -p "$out.tmp"
+  step "build kube-router $KUBE_ROUTER_VERSION" "$NC_LOGS/build-kube-router.log" \
+    in_dir "$SET_BUILD_DIR/kube-router" "${GO_NICE[@]}" build \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    -o "$out.tmp/" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+  rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
 # The tests' load generator (cluster/loadgen, standard library only): always built, Go's build cache makes that
 # about a second when nothing changed.
 build_loadgen() {
@@ -72,9 +84,10 @@ case "$what" in
   etcd) build_etcd ;;
   coredns) build_coredns ;;
   metallb) build_metallb ;;
+  kube-router) build_kube_router ;;
   loadgen) build_loadgen ;;
   binaries|all)
-    build_kubernetes; build_etcd; build_coredns; build_metallb; build_loadgen ;;
-  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, loadgen, binaries or all)" ;;
+    build_kubernetes; build_etcd; build_coredns; build_metallb; build_kube_router; build_loadgen ;;
+  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, kube-router, loadgen, binaries or all)" ;;
 esac
 log "build ($what) finished in $((SECONDS - start))s"

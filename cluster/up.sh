@@ -15,7 +15,7 @@ total_start=$SECONDS
 ip netns list >/dev/null 2>&1 || die "'ip netns' does not work here (iproute2 with network namespace support is needed)"
 missing=()
 for spec in containerd=containerd containerd-shim-runc-v2=containerd ctr=containerd runc=runc buildah=buildah \
-  iptables=iptables conntrack=conntrack openssl=openssl curl=curl nsenter=util-linux; do
+  iptables=iptables ipset=ipset conntrack=conntrack openssl=openssl curl=curl nsenter=util-linux; do
   command -v "${spec%%=*}" >/dev/null || missing+=("${spec#*=}")
 done
 for plugin in bridge host-local loopback portmap; do
@@ -133,9 +133,10 @@ make_pki() {
   cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:$NODE_IP,DNS:$NODE_NAME"
   cert kubelet2 "/O=system:nodes/CN=system:node:$NODE2_NAME" "IP:$NODE2_IP,DNS:$NODE2_NAME"
   cert kube-proxy "/CN=system:kube-proxy"
+  cert kube-router "/CN=kube-router"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-  for who in admin controller-manager scheduler kubelet kubelet2 kube-proxy; do
+  for who in admin controller-manager scheduler kubelet kubelet2 kube-proxy kube-router; do
     local kc="$STATE_DIR/config/$who.kubeconfig"
     kubectl config set-cluster nc --server="https://$NODE_IP:6443" --certificate-authority="$pki/ca.crt" --embed-certs --kubeconfig="$kc"
     kubectl config set-credentials "$who" --client-certificate="$pki/$who.crt" --client-key="$pki/$who.key" --embed-certs --kubeconfig="$kc"
@@ -335,6 +336,21 @@ EOF
 start_proc kube-proxy "$K8S_BIN/kube-proxy" --config="$STATE_DIR/config/kube-proxy.yaml"
 
 wait_for "node $NODE_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+
+# ---------------------------------------------------------------------------------------------------------------
+# NetworkPolicy enforcement: kube-router's network policy controller only (no routing, no service proxy), one for the
+# machine. It enforces the policies of the pods whose hostIP is its node's address ($NODE_NAME's): both nodes share
+# this network namespace, and a second kube-router (for $NODE2_NAME) would remove the first one's chains at each
+# sync, so the pods on $NODE2_NAME are not enforced (their peers' rules still apply: traffic to and from a pod on
+# $NODE_NAME is checked whichever node the other end runs on). The tests that need enforcement keep their pods on
+# $NODE_NAME. No health port (it would listen on every interface of the machine), no metrics port.
+step "kube-router $KUBE_ROUTER_VERSION RBAC" "$STATE_DIR/logs/kube-router-rbac.log" \
+  kubectl apply -f "$CLUSTER_DIR/manifests/kube-router-rbac.yaml"
+start_proc kube-router "$KUBE_ROUTER_BIN/kube-router" --kubeconfig="$STATE_DIR/config/kube-router.kubeconfig" \
+  --hostname-override="$NODE_NAME" --run-firewall --run-router=false --run-service-proxy=false \
+  --service-cluster-ip-range="$SERVICE_CIDR" --health-port=0 --metrics-port=0
+wait_for "kube-router's firewall chains in place" 60 bash -c \
+  'iptables -S FORWARD | grep -q -- "-j KUBE-ROUTER-FORWARD" && iptables -S KUBE-NWPLCY-DEFAULT'
 
 # ---------------------------------------------------------------------------------------------------------------
 # CoreDNS and MetalLB

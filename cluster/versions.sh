@@ -46,6 +46,9 @@ case "$NC_CLUSTER_SET" in
     exit 1
     ;;
 esac
+# kube-router's network policy controller enforces NetworkPolicies (the bridge CNI does not); the only release the
+# Go module proxy serves (v2.x) is v2.1.0. Both sets.
+KUBE_ROUTER_VERSION=v2.1.0
 # The pause image containerd runs as every pod's sandbox (a stand-in, built from cluster/images/pause/pause.c; the
 # same for both sets).
 PAUSE_IMAGE=registry.k8s.io/pause:3.9
