@@ -71,6 +71,13 @@ build_kube_router() {
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
+# metrics-server, with its own toolchain (cluster/versions.sh): it needs a newer Go than the v1.27 set's.
+build_metrics_server() {
+  [ -x "$METRICS_SERVER_BIN/metrics-server" ] && { log "metrics-server $METRICS_SERVER_VERSION: cached"; return; }
+  GOTOOLCHAIN="$METRICS_SERVER_TOOLCHAIN" go_build_module "metrics-server $METRICS_SERVER_VERSION" \
+    "$SET_BUILD_DIR/metrics-server" "$METRICS_SERVER_BIN" sigs.k8s.io/metrics-server/cmd/metrics-server
+}
+
 # The tests' load generator (cluster/loadgen, standard library only): always built, Go's build cache makes that
 # about a second when nothing changed.
 build_loadgen() {
@@ -85,9 +92,10 @@ case "$what" in
   coredns) build_coredns ;;
   metallb) build_metallb ;;
   kube-router) build_kube_router ;;
+  metrics-server) build_metrics_server ;;
   loadgen) build_loadgen ;;
   binaries|all)
-    build_kubernetes; build_etcd; build_coredns; build_metallb; build_kube_router; build_loadgen ;;
-  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, kube-router, loadgen, binaries or all)" ;;
+    build_kubernetes; build_etcd; build_coredns; build_metallb; build_kube_router; build_metrics_server; build_loadgen ;;
+  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, kube-router, metrics-server, loadgen, binaries or all)" ;;
 esac
 log "build ($what) finished in $((SECONDS - start))s"

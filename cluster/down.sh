@@ -101,8 +101,9 @@ for ipt in iptables ip6tables; do
   done
 done
 
-# kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*, and inet6:KUBE-* for IPv6), once no rule refers to them.
-our_ipsets() { command -v ipset >/dev/null && ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-'; }
+# kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*, inet6:KUBE-* for IPv6, and the TMP-<16 base32 characters> of a swap
+# it was killed in), once no rule refers to them.
+our_ipsets() { command -v ipset >/dev/null && ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-|TMP-[A-Z2-7]{16}$)'; }
 for s in $(our_ipsets); do ipset destroy "$s" 2>/dev/null; done
 
 # 4. Mounts under the state directory (container root filesystems, pod volumes, network namespaces), deepest first.

@@ -134,6 +134,8 @@ make_pki() {
   cert kubelet2 "/O=system:nodes/CN=system:node:$NODE2_NAME" "IP:$NODE2_IP,DNS:$NODE2_NAME"
   cert kube-proxy "/CN=system:kube-proxy"
   cert kube-router "/CN=kube-router"
+  # The API server's client certificate towards aggregated APIs (metrics-server), accepted there by its name only.
+  cert front-proxy-client "/CN=front-proxy-client"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
   for who in admin controller-manager scheduler kubelet kubelet2 kube-proxy kube-router; do
@@ -166,7 +168,12 @@ start_proc kube-apiserver "$K8S_BIN/kube-apiserver" \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --kubelet-preferred-address-types=InternalIP \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-  --allow-privileged=true --profiling=false
+  --allow-privileged=true --profiling=false \
+  --requestheader-client-ca-file="$pki/ca.crt" --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
+  --enable-aggregator-routing=true
 wait_for "kube-apiserver ready" 120 kubectl get --raw /readyz
 
 start_proc kube-controller-manager "$K8S_BIN/kube-controller-manager" \
@@ -376,6 +383,19 @@ wait_for "MetalLB speaker running" 120 kubectl -n metallb-system rollout status 
 # The pool goes through MetalLB's validating webhook, served by the controller once its certificate is in place.
 wait_for "MetalLB IPAddressPool and L2Advertisement accepted" 90 kubectl apply -f "$CLUSTER_DIR/manifests/metallb-pool.yaml"
 
+# metrics-server (the autoscaler's resource metrics): upstream's manifests/base as it is, with the published image's
+# name and two flags a test cluster needs: the kubelets' serving certificates are not verified (they are signed by
+# the cluster's CA, which metrics-server is not given), and it runs on the first node.
+deploy_metrics_server() {
+  set -e
+  kubectl kustomize "$(GO_TOOLCHAIN="$METRICS_SERVER_TOOLCHAIN" go_mod_dir sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION")/manifests/base" \
+    | sed "s|image: gcr.io/k8s-staging-metrics-server/metrics-server:master|image: $METRICS_SERVER_IMAGE|" | kubectl apply -f -
+  kubectl -n kube-system patch deployment metrics-server --type json -p '[
+    {"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--kubelet-insecure-tls"},
+    {"op": "add", "path": "/spec/template/spec/nodeSelector/kubernetes.io~1hostname", "value": "'"$NODE_NAME"'"}]'
+}
+step "deploy metrics-server $METRICS_SERVER_VERSION (upstream manifests/base)" "$STATE_DIR/logs/metrics-server.log" deploy_metrics_server
+
 # ---------------------------------------------------------------------------------------------------------------
 # The second node: its own containerd (root, state, socket, runc root, pod subnet $NODE2_POD_CIDR on the same pod
 # bridge) and kubelet (root dir, address $NODE2_IP, healthz port), both in a mount namespace of their own where
@@ -393,6 +413,9 @@ step "import $(wc -l <"$CLUSTER_IMAGES_LIST") images into the containerd of $NOD
 kubelet_config "$STATE_DIR/config/kubelet-node2.yaml" "$NODE2_IP" "$node2/containerd" kubelet2 10258
 start_node2_kubelet
 wait_for "node $NODE2_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$NODE2_NAME" --timeout=1s
+
+wait_for "metrics-server serving node metrics" 180 bash -c \
+  "kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes | grep -q '\"$NODE2_NAME\"'"
 
 cat >"$STATE_DIR/env" <<EOF
 KUBECONFIG=$KUBECONFIG

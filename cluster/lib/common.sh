@@ -18,6 +18,8 @@ ETCD_BIN="$NC_CACHE/bin/etcd-$ETCD_VERSION-$GO_TOOLCHAIN"
 COREDNS_BIN="$NC_CACHE/bin/coredns-$COREDNS_VERSION-$GO_TOOLCHAIN"
 METALLB_BIN="$NC_CACHE/bin/metallb-$METALLB_VERSION-$GO_TOOLCHAIN"
 KUBE_ROUTER_BIN="$NC_CACHE/bin/kube-router-$KUBE_ROUTER_VERSION-$GO_TOOLCHAIN"
+METRICS_SERVER_BIN="$NC_CACHE/bin/metrics-server-$METRICS_SERVER_VERSION-$METRICS_SERVER_TOOLCHAIN"
+METRICS_SERVER_IMAGE="registry.k8s.io/metrics-server/metrics-server:$METRICS_SERVER_VERSION"
 LOADGEN_BIN="$NC_CACHE/bin/loadgen-$GO_TOOLCHAIN"
 NC_IMAGES="$NC_CACHE/images"
 # The image archives the cluster side-loads ("<image name> <archive>" per line), written by build-images.sh.
