@@ -30,7 +30,8 @@ import { cpuUsPerRequest, loadAverage, withCpu } from '../number-crunch/bench/pr
 
 const ROOT = join(__dirname, '..');
 const WARMUP_SECONDS = 2;
-const TUTORIAL_PORT_OFFSET = 1;
+/** The tutorial config's port: clear of the default config's (8080, and its stub status on 127.0.0.1:8081). */
+const TUTORIAL_PORT_OFFSET = 10;
 const TARGETS = { proxiedVsDirect: 0.8, proxiedVsTutorial: 2.5, proxiedP99Ms: 5, synthSeconds: 1, testSeconds: 60, perCpuVsGo: 1 };
 
 /** Peak resident set size of a process (VmHWM), in MiB. */
