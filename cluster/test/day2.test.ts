@@ -41,15 +41,18 @@ const toYaml = (objects: K8sObject[]): string => objects.map((o) => stringify(o)
 describeCluster('day 2 on the real cluster', () => {
   jest.setTimeout(600_000);
   let cluster: Cluster;
+  let namespacesBefore: string[] = [];
   const figures: string[] = [];
 
   beforeAll(() => {
     if (!env) throw new Error(`CI=true and the cluster cannot run: ${missing}`);
     cluster = new Cluster(env);
+    namespacesBefore = cluster.namespaces();
     console.log(`cluster set ${env.CLUSTER_SET}: Kubernetes ${env.KUBERNETES_VERSION}, MetalLB ${env.METALLB_VERSION}`);
   });
 
   afterAll(() => {
+    cluster?.deleteNamespacesSince(namespacesBefore);
     if (figures.length) console.log(`day-2 figures (${env?.CLUSTER_SET}: Kubernetes ${env?.KUBERNETES_VERSION}, MetalLB ${env?.METALLB_VERSION}):\n${figures.map((f) => `  ${f}`).join('\n')}`);
   });
 

@@ -39,6 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describeCluster('faults nobody plans, under load (chart in namespace faults)', () => {
   jest.setTimeout(900_000);
   let cluster: Cluster;
+  let namespacesBefore: string[] = [];
   const figures: string[] = [];
   const url = `http://${LB_IP}:${LB_PORT}/square-root/4`;
 
@@ -128,11 +129,13 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
   beforeAll(() => {
     if (!env) throw new Error(`CI=true and the cluster cannot run: ${missing}`);
     cluster = new Cluster(env);
+    namespacesBefore = cluster.namespaces();
     const nodes = cluster.kubectlJson<List<KubeNode>>(['get', 'nodes']).items;
     expect(nodes.map((n) => n.metadata.name).sort()).toEqual([NODE1, NODE2]);
   });
 
   afterAll(() => {
+    cluster?.deleteNamespacesSince(namespacesBefore);
     if (figures.length) console.log(`fault figures (${env?.CLUSTER_SET}: Kubernetes ${env?.KUBERNETES_VERSION}, MetalLB ${env?.METALLB_VERSION}):\n${figures.map((f) => `  ${f}`).join('\n')}`);
   });
 
