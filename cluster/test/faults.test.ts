@@ -88,6 +88,14 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     }, 0);
   }
 
+  /** The seconds of the load with a failure, as their start relative to `atMs` (e.g. "-0.4 s: 12, +0.6 s: 3"). */
+  function failingSeconds(r: LoadResult, atMs: number): string {
+    return r.perSecond.flatMap(([, failed], i) => {
+      const at = (r.startedAtMs + i * 1000 - atMs) / 1000;
+      return failed ? [`${at >= 0 ? '+' : ''}${at.toFixed(1)} s: ${failed}`] : [];
+    }).join(', ');
+  }
+
   /** Requests and failures whose due second starts in [fromMs, toMs). */
   function within(r: LoadResult, fromMs: number, toMs: number): { requests: number; failed: number } {
     return r.perSecond.reduce((acc, [ok, failed], i) => {
@@ -192,7 +200,8 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
         failed[replicas].push(load.failed);
         const late = failuresOutside(load, faultAt - 1000, faultAt + 2000);
         report(`proxy pod killed (${kill} of ${PROXY_KILLS}), ${replicas} replica(s)`, load,
-          `${late} failed outside the first 2 s after the kill; full capacity back after ${recoverySeconds.toFixed(1)} s`);
+          `${late} failed outside the first 2 s after the kill (failing seconds from the kill: ${failingSeconds(load, faultAt)}); `
+          + `full capacity back after ${recoverySeconds.toFixed(1)} s`);
         // The floor: connections kube-proxy hands the dead pod before its endpoint goes are refused.
         if (replicas === 2) expect(late).toBe(0);
       }
