@@ -26,6 +26,22 @@ test('forwards to the upstream FQDN and port, never "service:namespace"', () => 
   expect(directive(conf, 'proxy_pass')).toEqual([`http://${upstreamBlockName(serviceAddress('api', 'shop', 9000))}`]);
 });
 
+test('with a fallback: two tries through the Service, the rest on the fallback\'s pods, each a different one', () => {
+  const fallback = serviceAddress('number-crunch-service-pods', 'default', 8080);
+  const conf = renderNginxConf(options({ upstreamTries: 5, fallback }));
+  expect(directive(conf, 'server')).toEqual([
+    'number-crunch-service.default.svc.cluster.local:8080 resolve max_fails=0',
+    'number-crunch-service.default.svc.cluster.local:8080 resolve max_fails=0',
+    'number-crunch-service-pods.default.svc.cluster.local:8080 resolve backup max_fails=0',
+  ]);
+  expect(directive(conf, 'proxy_next_upstream_tries')).toEqual(['5']);
+  // Fewer tries than two: the Service is listed once per try, as without a fallback.
+  expect(directive(renderNginxConf(options({ upstreamTries: 1, fallback })), 'server')).toEqual([
+    'number-crunch-service.default.svc.cluster.local:8080 resolve max_fails=0',
+    'number-crunch-service-pods.default.svc.cluster.local:8080 resolve backup max_fails=0',
+  ]);
+});
+
 test('re-resolves the upstream through the resolver, in a shared zone, at the given interval', () => {
   const conf = renderNginxConf(options({ resolver: '10.152.183.10', resolveIntervalSeconds: 7, connectTimeoutSeconds: 2 }));
   expect(directive(conf, 'resolver')).toEqual(['10.152.183.10 valid=7s ipv6=off']);

@@ -47,10 +47,11 @@ export interface NginxTuningProps {
    */
   readonly readTimeoutSeconds?: number;
   /**
-   * Connections nginx tries for one idempotent request (GET, HEAD) whose upstream connection fails or times out,
-   * each through the Service anew (kube-proxy picks the pod, so a try after the first misses a dead pod of two with
-   * probability 1/2: 5 tries leave a request on a pod that just died a 1-in-16 chance to fail). Other methods are
-   * never retried. 1: no retry.
+   * Connections nginx tries for one idempotent request (GET, HEAD) whose upstream connection fails or times out.
+   * With a `fallbackUpstream` the first two go through the Service and the rest to the fallback's pods directly, each
+   * to a different pod, so a pod that just died costs a retry, not the request; without one every try goes through
+   * the Service anew (kube-proxy picks the pod each time, so each try may land on the dead pod again). Other methods
+   * are never retried. 1: no retry.
    * @default 5
    * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream
    */
@@ -191,10 +192,11 @@ export interface ReverseProxyProps extends WorkloadProps {
    */
   readonly configMapName?: string;
   /**
-   * Where requests go while `upstream`'s name has no address (its Service deleted and not yet re-created, which
-   * would otherwise answer 502 until nginx resolves the name again): the same pods by another name, e.g.
-   * `NumberCrunchApp.podsAddress` (a headless Service). `NumberCrunchChart` sets it to its app's.
-   * @default - none: while the upstream's name has no address, requests are answered 502
+   * The same pods by another name, e.g. `NumberCrunchApp.podsAddress` (a headless Service), for what the Service
+   * alone cannot do: serve while `upstream`'s name has no address (its Service deleted and not yet re-created, which
+   * would otherwise answer 502 until nginx resolves the name again), and take the retries of a request after two
+   * failed tries through the Service, on pods other than the one that failed. `NumberCrunchChart` sets it to its app's.
+   * @default - none: while the upstream's name has no address, requests are answered 502; every retry goes through the Service
    */
   readonly fallbackUpstream?: ServiceAddress;
   /**
