@@ -128,12 +128,12 @@ export const STUB_STATUS_PATH = '/stub_status';
 /** Path prefix of the internal locations answering PROXY_ERRORS. */
 export const PROXY_ERROR_PREFIX = '/nginx-error/';
 
-/** Tries through the Service itself before nginx turns to the fallback (when there is one): a pooled connection, then one new. */
-export const SERVICE_TRIES_BEFORE_FALLBACK = 2;
+/** Tries nginx adds on the fallback's pods, by their own addresses, after the tries through the Service. */
+export const FALLBACK_TRIES = 2;
 
-/** How many times the upstream block lists the Service: once per try, or only the tries before the fallback's. */
-export function serviceTries(o: Pick<NginxConfOptions, 'upstreamTries' | 'fallback'>): number {
-  return o.fallback ? Math.min(SERVICE_TRIES_BEFORE_FALLBACK, o.upstreamTries) : o.upstreamTries;
+/** Connections nginx may try for one idempotent request: every try through the Service, then the fallback's. */
+export function totalTries(o: Pick<NginxConfOptions, 'upstreamTries' | 'fallback'>): number {
+  return o.upstreamTries + (o.fallback ? FALLBACK_TRIES : 0);
 }
 
 /** Name of the `upstream {}` block: the Service name made a valid nginx identifier. */
@@ -214,12 +214,13 @@ ${healthLocation}
   //   not the Service, which must never be marked down. Only idempotent requests are retried (nginx's default), and
   //   within the read timeout in all;
   // - the fallback is a `backup` server, the same pods by their own addresses. nginx turns to it once every primary
-  //   server failed this request or has no address (a deleted Service answers NXDOMAIN until the next resolution):
-  //   with a fallback the Service is listed for two tries only (a pooled connection, then one new one), and the
-  //   tries left go to the pods themselves, each to a different one. A pod that just died (still an endpoint until
-  //   the kubelet notices) then costs a retry, never the request, where through the ClusterIP alone each try could
-  //   land on it again. max_fails=0 here too: a pod that failed one request is not held down for the next ones (after
-  //   a moment with no pod up, it would answer 502 for fail_timeout while its Service's name has no address);
+  //   server failed this request or has no address (a deleted Service answers NXDOMAIN until the next resolution),
+  //   with FALLBACK_TRIES tries of its own, each to a different pod. A pod that just died is still an endpoint until
+  //   the kubelet notices, and kube-proxy may hand it every try through the Service; the pods' own addresses then
+  //   reach the live one. The Service's tries come first: in a rollout or a drain kube-proxy follows the endpoints
+  //   within a second, while the pods' DNS answer may be older (nginx's interval plus the cluster DNS's cache).
+  //   max_fails=0 here too: a pod that failed one request is not held down for the next ones (after a moment with no
+  //   pod up, it would answer 502 for fail_timeout while its Service's name has no address);
   // - errors nginx makes itself answer in JSON, like the service, from internal locations (a request whose URI nginx
   //   failed to parse cannot go to a named location);
   // - a client gets a few seconds for its head, each body read and each write; a half-sent head then frees its
@@ -279,7 +280,7 @@ ${limits ? `
 ` : ''}
     upstream ${upstream} {
         zone ${upstream} 64k;
-${Array.from({ length: serviceTries(o) }, () => `        server ${o.upstream.fqdn}:${o.upstream.port} resolve max_fails=0;`).join('\n')}
+${Array.from({ length: o.upstreamTries }, () => `        server ${o.upstream.fqdn}:${o.upstream.port} resolve max_fails=0;`).join('\n')}
 ${o.fallback ? `        server ${o.fallback.fqdn}:${o.fallback.port} resolve backup max_fails=0;\n` : ''}        keepalive ${o.upstreamKeepalive};
         keepalive_requests 10000;
         keepalive_timeout 60s;
@@ -305,7 +306,7 @@ ${healthLocation}
             proxy_connect_timeout ${o.connectTimeoutSeconds}s;
             proxy_read_timeout ${o.readTimeoutSeconds}s;
             proxy_next_upstream error timeout;
-            proxy_next_upstream_tries ${o.upstreamTries};
+            proxy_next_upstream_tries ${totalTries(o)};
             proxy_next_upstream_timeout ${o.readTimeoutSeconds}s;
         }
     }

@@ -47,11 +47,11 @@ export interface NginxTuningProps {
    */
   readonly readTimeoutSeconds?: number;
   /**
-   * Connections nginx tries for one idempotent request (GET, HEAD) whose upstream connection fails or times out.
-   * With a `fallbackUpstream` the first two go through the Service and the rest to the fallback's pods directly, each
-   * to a different pod, so a pod that just died costs a retry, not the request; without one every try goes through
-   * the Service anew (kube-proxy picks the pod each time, so each try may land on the dead pod again). Other methods
-   * are never retried. 1: no retry.
+   * Connections nginx tries through the Service for one idempotent request (GET, HEAD) whose upstream connection
+   * fails or times out, each a new pick of kube-proxy's, which may land on a pod that just died again (its endpoint
+   * stays until the kubelet notices). With a `fallbackUpstream`, two more tries follow on its pods by their own
+   * addresses, each a different pod, so one dead pod never fails the request. Other methods are never retried.
+   * 1: no retry through the Service.
    * @default 5
    * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream
    */
@@ -194,8 +194,8 @@ export interface ReverseProxyProps extends WorkloadProps {
   /**
    * The same pods by another name, e.g. `NumberCrunchApp.podsAddress` (a headless Service), for what the Service
    * alone cannot do: serve while `upstream`'s name has no address (its Service deleted and not yet re-created, which
-   * would otherwise answer 502 until nginx resolves the name again), and take the retries of a request after two
-   * failed tries through the Service, on pods other than the one that failed. `NumberCrunchChart` sets it to its app's.
+   * would otherwise answer 502 until nginx resolves the name again), and two more tries of a request whose tries
+   * through the Service all failed, each on a different pod. `NumberCrunchChart` sets it to its app's.
    * @default - none: while the upstream's name has no address, requests are answered 502; every retry goes through the Service
    */
   readonly fallbackUpstream?: ServiceAddress;
