@@ -271,24 +271,32 @@ describe('tls', () => {
 });
 
 describe('tls: the tls-reloader sidecar', () => {
-  const { deployment } = build({ tls: { secretName: 'calc-tls' } });
+  const { proxy, deployment } = build({ tls: { secretName: 'calc-tls' } });
   const pod = deployment.spec.template.spec;
   const reloader = pod.containers[2];
-  const probe = { exec: { command: ['sh', '-c', tlsReloaderProbe()] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 };
+  const probe = { exec: { command: ['sh', '-c', tlsReloaderProbe('/tmp/nginx.pid')] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 };
 
   test('runs beside nginx and the exporter, in one process namespace with them', () => {
     expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['nginx', 'nginx-exporter', 'tls-reloader']);
     expect(pod.shareProcessNamespace).toBe(true);
   });
 
-  test('nginx\'s own pinned image, its script as the command, checking every 5 s; the Secret mounted read-only where nginx reads it', () => {
+  test('nginx\'s own pinned image, its script as the command, checking every 5 s', () => {
     expect(reloader.image).toBe(DEFAULT_NGINX_IMAGE);
     expect(reloader.imagePullPolicy).toBe(container(deployment).imagePullPolicy);
-    expect(reloader.command).toEqual(['sh', '-c', tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 5 })]);
+    expect(reloader.command).toEqual(['sh', '-c', tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 5, pidFile: '/tmp/nginx.pid' })]);
     expect(reloader.command[2]).toMatch(/^d=\/etc\/nginx\/tls$/m);
+    expect(reloader.command[2]).toMatch(/read -r p 2>\/dev\/null <\/tmp\/nginx\.pid;/);
     expect(reloader.command[2]).toMatch(/^ {2}sleep 5$/m);
-    expect(reloader.volumeMounts).toEqual([{ mountPath: '/etc/nginx/tls', name: 'tls', readOnly: true }]);
     expect(reloader.ports).toBeUndefined();
+  });
+
+  test('the Secret read-only where nginx reads it, and nginx\'s emptyDir read-only for the pid file nginx.conf names', () => {
+    expect(reloader.volumeMounts).toEqual([
+      { mountPath: '/etc/nginx/tls', name: 'tls', readOnly: true }, { mountPath: '/tmp', name: 'runtime', readOnly: true },
+    ]);
+    expect(container(deployment).volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'runtime' });
+    expect(proxy.nginxConf).toMatch(/^pid \/tmp\/nginx\.pid;$/m);
   });
 
   test('nginx\'s user (allowed to signal it), no capability, a read-only root', () => {
@@ -299,7 +307,7 @@ describe('tls: the tls-reloader sidecar', () => {
     expect(container(deployment).securityContext).toMatchObject({ runAsUser: 101, runAsGroup: 101 });
   });
 
-  test('tiny resources; probes that it can signal nginx\'s master', () => {
+  test('tiny resources; probes that it may signal nginx\'s master', () => {
     expect(reloader.resources).toEqual({ requests: { cpu: '5m', memory: '8Mi' }, limits: { cpu: '100m', memory: '16Mi' } });
     expect(reloader.readinessProbe).toEqual(probe);
     expect(reloader.livenessProbe).toEqual(probe);
@@ -313,7 +321,7 @@ describe('tls: the tls-reloader sidecar', () => {
     const spec = d.spec.template.spec;
     expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['nginx', 'tls-reloader']);
     expect(spec.containers[1].image).toBe('registry.example.com/nginx:1.30.6');
-    expect(spec.containers[1].command[2]).toBe(tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 30 }));
+    expect(spec.containers[1].command[2]).toBe(tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 30, pidFile: '/tmp/nginx.pid' }));
     expect(spec.containers[1].securityContext).toMatchObject({ runAsUser: 2000, runAsGroup: 3000 });
     expect(spec.shareProcessNamespace).toBe(true);
   });

@@ -1,16 +1,16 @@
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NGINX_MASTER_TITLE, tlsReloaderProbe, tlsReloaderScript } from '../lib/tls-reloader';
+import { tlsReloaderProbe, tlsReloaderScript } from '../lib/tls-reloader';
+import { busyboxDir } from '../test-support/busybox';
 import { SecretVolume } from '../test-support/secret-volume';
 
 // The tls-reloader's script itself, run by the shells of the proxy's images: dash (Debian's nginx images) and busybox
 // ash (the alpine image and the test cluster's stand-in; Debian's busybox-static from scripts/fetch-busybox.sh, with
 // its sha256sum and sleep first on PATH). It watches a directory written the way the kubelet writes a Secret volume,
-// and finds processes in a fake /proc that lists stand-ins of nginx's master and a worker (node processes that took
-// nginx's titles, so their real cmdline is copied, and that count the SIGHUPs they get). The fake /proc keeps the
-// test to its own processes: the machine's real nginx masters are never looked at.
+// and signals the process named by a pid file: a stand-in of nginx's master (a node process that took its title and
+// counts the SIGHUPs it gets).
 
 const CHECK_SECONDS = 0.2;
 /** Long enough for several looks of the script. */
@@ -20,27 +20,16 @@ const QUIET_MS = 1_200;
 const FAKE = "process.title = process.argv[1]; process.on('SIGHUP', () => console.log('HUP')); setInterval(() => undefined, 60_000);";
 
 interface Fake {
+  readonly pid: number;
   readonly child: ChildProcess;
   hups(): number;
 }
 
-function startFake(title: string, procDir: string): Promise<Fake> {
-  // The padding argument gives the title room: a process can only rewrite the space its arguments had.
+function startFake(title: string): Fake {
   const child = spawn(process.execPath, ['-e', FAKE, title, 'x'.repeat(title.length)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  return waitFor(() => {
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'latin1');
-    } catch {
-      return false;
-    }
-    if (!cmdline.startsWith(title)) return false;
-    mkdirSync(join(procDir, String(child.pid)));
-    writeFileSync(join(procDir, String(child.pid), 'cmdline'), cmdline, 'latin1');
-    return true;
-  }, 5_000, `process titled "${title}"`).then(() => ({ child, hups: () => out.split('\n').filter((l) => l === 'HUP').length }));
+  return { pid: child.pid!, child, hups: () => out.split('\n').filter((l) => l === 'HUP').length };
 }
 
 async function waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -62,7 +51,7 @@ function shells(): { found: Array<[string, string, string | undefined]>; missing
   if (spawnSync('dash', ['-c', 'true']).status === 0) found.push(['dash', 'dash', undefined]);
   else missing.push('dash is not installed (apt-get install dash)');
   try {
-    const dir = execFileSync(join(__dirname, '..', 'scripts', 'fetch-busybox.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const dir = busyboxDir();
     found.push(['busybox ash', join(dir, 'sh'), dir]);
   } catch (e) {
     missing.push(`no busybox (scripts/fetch-busybox.sh): ${(e as Error).message.trim().split('\n').slice(-1)[0]}`);
@@ -88,7 +77,8 @@ test('the script and the probe pass shellcheck as POSIX sh', () => {
     console.warn('SKIPPING shellcheck of the tls-reloader script: shellcheck is not installed');
     return;
   }
-  for (const text of [tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 5 }), `${tlsReloaderProbe()}\n`]) {
+  const pidFile = '/tmp/nginx.pid';
+  for (const text of [tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 5, pidFile }), `${tlsReloaderProbe(pidFile)}\n`]) {
     const r = check(text);
     expect({ status: r.status, output: r.stdout }).toEqual({ status: 0, output: '' });
   }
@@ -96,33 +86,35 @@ test('the script and the probe pass shellcheck as POSIX sh', () => {
 
 (found.length > 0 ? describe.each(found) : describe.skip.each([['no shell', '', undefined]]))('the tls-reloader script under %s', (_label, shell, pathDir) => {
   const work = mkdtempSync(join(tmpdir(), 'nc-tls-reloader-'));
-  const procDir = join(work, 'proc');
+  const pidFile = join(work, 'nginx.pid');
   const volume = new SecretVolume(join(work, 'tls'));
   const env = { ...process.env, PATH: pathDir ? `${pathDir}:${process.env.PATH}` : process.env.PATH };
   let master: Fake;
   let worker: Fake;
-  let probe: Fake;
   let reloader: ChildProcess;
   let log = '';
   const lines = (pattern: RegExp) => log.split('\n').filter((l) => pattern.test(l));
+  /** Writes secret `version`, waits for the master's SIGHUP number `hups`, then a while longer: no other comes. */
+  const rotateTo = async (version: number, hups: number) => {
+    volume.write(secret(version));
+    await waitFor(() => master.hups() >= hups, 5_000, `SIGHUP number ${hups}`);
+    await sleep(QUIET_MS);
+    expect(master.hups()).toBe(hups);
+    expect(worker.hups()).toBe(0);
+  };
 
-  beforeAll(async () => {
-    mkdirSync(procDir);
+  beforeAll(() => {
     volume.write(secret(1));
-    master = await startFake(`${NGINX_MASTER_TITLE} nginx -e stderr -c /etc/nginx/proxy/nginx.conf -g daemon off;`, procDir);
-    worker = await startFake('nginx: worker process', procDir);
-    // The sidecar's probe, running: its command line holds the master's title, though not first.
-    probe = await startFake(`sh -c ${tlsReloaderProbe()}`, procDir);
-    const script = tlsReloaderScript({ certificateDir: volume.dir, checkSeconds: CHECK_SECONDS, procDir });
-    reloader = spawn(shell, ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    master = startFake('nginx: master process nginx -e stderr -c /etc/nginx/proxy/nginx.conf -g daemon off;');
+    worker = startFake('nginx: worker process');
+    // As nginx writes it: the pid and a newline.
+    writeFileSync(pidFile, `${master.pid}\n`);
+    reloader = spawn(shell, ['-c', tlsReloaderScript({ certificateDir: volume.dir, checkSeconds: CHECK_SECONDS, pidFile })], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     reloader.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
     reloader.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
-    // The script's own shell is listed too, as in the pod.
-    mkdirSync(join(procDir, String(reloader.pid)));
-    writeFileSync(join(procDir, String(reloader.pid), 'cmdline'), readFileSync(`/proc/${reloader.pid}/cmdline`));
-  }, 15_000);
+  });
   afterAll(() => {
-    for (const p of [reloader, master?.child, worker?.child, probe?.child]) p?.kill('SIGKILL');
+    for (const p of [reloader, master?.child, worker?.child]) p?.kill('SIGKILL');
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -131,13 +123,9 @@ test('the script and the probe pass shellcheck as POSIX sh', () => {
     expect({ hups: master.hups(), log }).toEqual({ hups: 0, log: '' });
   });
 
-  test('a new certificate and key: exactly one SIGHUP to the master, one log line, nothing to the others', async () => {
-    volume.write(secret(2));
-    await waitFor(() => master.hups() > 0, 5_000, 'the SIGHUP');
-    await sleep(QUIET_MS);
-    expect(master.hups()).toBe(1);
-    expect([worker.hups(), probe.hups()]).toEqual([0, 0]);
-    expect(log).toBe(`tls-reloader: ${volume.dir} changed: SIGHUP to nginx master process ${master.child.pid}\n`);
+  test('a new certificate and key: exactly one SIGHUP to the pid file\'s process, one log line', async () => {
+    await rotateTo(2, 1);
+    expect(log).toBe(`tls-reloader: ${volume.dir} changed: SIGHUP to nginx master process ${master.pid}\n`);
   });
 
   test('a new ..data with the same content signals nothing: the content counts, not the link', async () => {
@@ -157,23 +145,33 @@ test('the script and the probe pass shellcheck as POSIX sh', () => {
   });
 
   test('the key back with a new pair: exactly one more SIGHUP', async () => {
-    volume.write(secret(3));
-    await waitFor(() => master.hups() > 1, 5_000, 'the second SIGHUP');
-    await sleep(QUIET_MS);
-    expect(master.hups()).toBe(2);
-    expect([worker.hups(), probe.hups()]).toEqual([0, 0]);
+    await rotateTo(3, 2);
     expect(lines(/SIGHUP/)).toHaveLength(2);
     expect(reloader.exitCode).toBeNull();
   });
 
-  test('the probe passes while a master it may signal is listed, and fails, saying why, when none is', () => {
-    const probe = (dir: string) => spawnSync(shell, ['-c', tlsReloaderProbe({ procDir: dir })], { env, encoding: 'utf8' });
-    expect(probe(procDir).status).toBe(0);
-    const empty = join(work, 'empty-proc');
-    mkdirSync(empty);
-    const none = probe(empty);
-    expect({ status: none.status, stdout: none.stdout }).toEqual({
-      status: 1, stdout: 'no nginx master process this user may signal: the pod needs shareProcessNamespace and nginx\'s runAsUser\n',
+  test('a change while the pid file is missing (nginx restarting): logged, nothing signalled, the next change reaches nginx', async () => {
+    rmSync(pidFile);
+    volume.write(secret(4));
+    await waitFor(() => lines(/could not be signalled/).length > 0, 5_000, 'the log line');
+    expect(lines(/could not be signalled/)).toEqual([`tls-reloader: ${volume.dir} changed, but nginx's master process (pid '' in ${pidFile}) could not be signalled`]);
+    writeFileSync(pidFile, `${master.pid}\n`);
+    await rotateTo(5, 3);
+    expect(reloader.exitCode).toBeNull();
+  });
+
+  test('the probe passes while the pid file names a process it may signal, and fails, saying why, otherwise', () => {
+    const probe = (file: string) => spawnSync(shell, ['-c', tlsReloaderProbe(file)], { env, encoding: 'utf8' });
+    expect(probe(pidFile).status).toBe(0);
+    const failure = (pid: string) => ({
+      status: 1, stdout: `cannot signal nginx's master process (pid '${pid}' in ${join(work, 'other.pid')}): the pod needs shareProcessNamespace and nginx's runAsUser\n`,
     });
+    const other = join(work, 'other.pid');
+    for (const [content, pid] of [[undefined, ''], ['1\n', '1'], ['999999999\n', '999999999']]) {
+      rmSync(other, { force: true });
+      if (content !== undefined) writeFileSync(other, content);
+      const r = probe(other);
+      expect({ status: r.status, stdout: r.stdout }).toEqual(failure(pid!));
+    }
   });
 });

@@ -4,8 +4,8 @@ import { Construct } from 'constructs';
 import { Certificate } from '../imports/cert-manager.io';
 import * as k8s from '../imports/k8s';
 import {
-  configChecksum, HTTP2_DIRECTIVE_SINCE, NGINX_CONF_FILE, NginxClientLimits, nginxImageLacksHttp2Directive, renderNginxConf,
-  STUB_STATUS_PATH,
+  configChecksum, HTTP2_DIRECTIVE_SINCE, NGINX_CONF_FILE, NGINX_PID_FILE, NginxClientLimits, nginxImageLacksHttp2Directive,
+  renderNginxConf, STUB_STATUS_PATH,
 } from './nginx-conf';
 import { METRICS_PORT_NAME, scrapeAnnotations } from './prometheus';
 import { ServiceAddress } from './service-address';
@@ -490,9 +490,10 @@ export class ReverseProxy extends Construct implements IWorkload {
       tcpSocket: { port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1,
     };
     const tlsMount: k8s.VolumeMount = { mountPath: NGINX_TLS_DIR, name: 'tls', readOnly: true };
+    const pidFile = `${NGINX_RUNTIME_DIR}/${NGINX_PID_FILE}`;
     // Can it signal nginx? Readiness too: a pod whose reloader cannot would keep an old certificate unnoticed.
     const reloaderProbe: k8s.Probe = {
-      exec: { command: ['sh', '-c', tlsReloaderProbe()] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1,
+      exec: { command: ['sh', '-c', tlsReloaderProbe(pidFile)] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1,
     };
     const sidecars: k8s.Container[] = [];
     if (exporter) {
@@ -509,17 +510,18 @@ export class ReverseProxy extends Construct implements IWorkload {
       });
     }
     if (tls) {
-      // nginx's own image (nothing more to pin), as nginx's user: the only one allowed to signal it.
+      // nginx's own image (nothing more to pin), as nginx's user: the only one allowed to signal it. It reads nginx's
+      // pid file from nginx's emptyDir.
       sidecars.push({
         name: TLS_RELOADER_NAME,
         image: w.image,
         imagePullPolicy: w.imagePullPolicy,
-        command: ['sh', '-c', tlsReloaderScript({ certificateDir: NGINX_TLS_DIR, checkSeconds: tls.reloadCheckSeconds })],
+        command: ['sh', '-c', tlsReloaderScript({ certificateDir: NGINX_TLS_DIR, checkSeconds: tls.reloadCheckSeconds, pidFile })],
         resources: resourceRequirements(TLS_RELOADER_RESOURCES),
         readinessProbe: reloaderProbe,
         livenessProbe: reloaderProbe,
         securityContext: { runAsUser, runAsGroup },
-        volumeMounts: [tlsMount],
+        volumeMounts: [tlsMount, { mountPath: NGINX_RUNTIME_DIR, name: 'runtime', readOnly: true }],
       });
     }
     this.deployment = hardenedDeployment(this, 'Deployment', {
@@ -533,7 +535,7 @@ export class ReverseProxy extends Construct implements IWorkload {
         ...(exporter ? scrapeAnnotations(EXPORTER_PORT, EXPORTER_METRICS_PATH) : {}),
       },
       sidecars: sidecars.length > 0 ? sidecars : undefined,
-      // The tls-reloader finds nginx's master process and signals it.
+      // The tls-reloader signals nginx's master process.
       shareProcessNamespace: tls !== undefined,
       volumes: [
         { name: 'config', configMap: { name: configMapName } },
