@@ -32,27 +32,31 @@ function nginxMaster(pidFile: string, signal: 'HUP' | '0'): string {
 
 /**
  * The sidecar's script (`sh -c`): every `checkSeconds` it takes the SHA-256 of `tls.crt` and `tls.key` and, when they
- * differ from the last ones read, sends SIGHUP to nginx's master process, whose pid nginx wrote to `pidFile` (nginx
- * re-reads its config and certificate, and its old workers finish their requests), with one log line per change.
- * Nothing is signalled while they are unchanged, nor at start. A read that fails (a file missing) changes nothing and
- * is logged once; the loop never exits by itself.
+ * differ from the ones nginx last loaded, sends SIGHUP to nginx's master process, whose pid nginx wrote to `pidFile`
+ * (nginx re-reads its config and certificate, and its old workers finish their requests), with one log line per
+ * change. Nothing is signalled while they are unchanged, nor at start. A signal that cannot be sent (nginx
+ * restarting, its pid file not yet written) keeps the change pending: it is logged once and sent at a later look. A
+ * read that fails (a file missing) changes nothing and is logged once; the loop never exits by itself.
  */
 export function tlsReloaderScript(o: TlsReloaderOptions): string {
   const every = o.checkSeconds;
   return `# ${TLS_RELOADER_NAME}: nginx reloads when tls.crt or tls.key changes
 d=${quote(o.certificateDir)}
-last='' unreadable=''
+last='' unreadable='' unsignalled=''
 while :; do
   if now=$(sha256sum "$d/tls.crt" "$d/tls.key" 2>/dev/null); then
     unreadable=''
-    if [ -n "$last" ] && [ "$now" != "$last" ]; then
+    if [ -z "$last" ]; then
+      last=$now
+    elif [ "$now" != "$last" ]; then
       if ${nginxMaster(o.pidFile, 'HUP')}; then
         echo "${TLS_RELOADER_NAME}: $d changed: SIGHUP to nginx master process $p"
-      else
-        echo "${TLS_RELOADER_NAME}: $d changed, but nginx's master process (pid '$p' in ${o.pidFile}) could not be signalled"
+        last=$now unsignalled=''
+      elif [ -z "$unsignalled" ]; then
+        unsignalled=1
+        echo "${TLS_RELOADER_NAME}: $d changed, but nginx's master process (pid '$p' in ${o.pidFile}) could not be signalled; trying again every ${every} s"
       fi
     fi
-    last=$now
   elif [ -z "$unreadable" ]; then
     unreadable=1
     echo "${TLS_RELOADER_NAME}: cannot read $d/tls.crt or $d/tls.key; nginx keeps its certificate; trying again every ${every} s"
