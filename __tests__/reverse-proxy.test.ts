@@ -281,6 +281,12 @@ describe('tls: the tls-reloader sidecar', () => {
     expect(pod.shareProcessNamespace).toBe(true);
   });
 
+  test('the exporter then runs as nobody (65534), not as nginx\'s user, which could read the key through /proc', () => {
+    const exporter = pod.containers.find((c: { name: string }) => c.name === 'nginx-exporter');
+    expect(exporter.securityContext).toMatchObject({ runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true });
+    expect(reloader.securityContext).toMatchObject({ runAsUser: 101, runAsGroup: 101 });
+  });
+
   test('nginx\'s own pinned image, its script as the command, checking every 5 s', () => {
     expect(reloader.image).toBe(DEFAULT_NGINX_IMAGE);
     expect(reloader.imagePullPolicy).toBe(container(deployment).imagePullPolicy);

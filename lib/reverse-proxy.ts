@@ -300,6 +300,8 @@ export const EXPORTER_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
   memory: { request: Size.mebibytes(16), limit: Size.mebibytes(48) },
 };
+/** User and group of the exporter when the pod shares its process namespace: `nobody`, as its official image runs. */
+export const EXPORTER_UID = 65534;
 /**
  * Resources of the tls-reloader's container: a shell that hashes two small files every few seconds. The CPU limit is
  * the exporter's, so that its exec probes (a process started in the container) never wait on the quota.
@@ -507,6 +509,9 @@ export class ReverseProxy extends Construct implements IWorkload {
         // A TCP check of its port: an HTTP probe of /metrics would scrape nginx each time.
         readinessProbe: exporterProbe,
         livenessProbe: exporterProbe,
+        // With the process namespace shared (tls), a user of its own: nginx's uid could read nginx's files, the
+        // private key among them, through /proc/<pid>/root.
+        securityContext: tls ? { runAsUser: EXPORTER_UID, runAsGroup: EXPORTER_UID } : undefined,
       });
     }
     if (tls) {
