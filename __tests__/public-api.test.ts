@@ -57,7 +57,7 @@ test('jsii compiles lib/ into an assembly whose types are exactly the public API
     });
 }, 180_000);
 
-test('the metrics, scraping and autoscaler-behaviour members are in the assembly, with their types', () => {
+test('the metrics, scraping, autoscaler-behaviour and certificate-reload members are in the assembly, with their types', () => {
   // Runs after the jsii test above (same file, in order), which wrote .jsii from the current lib/.
   const assembly = JSON.parse(readFileSync(join(root, '.jsii'), 'utf8'));
   const member = (type: string, name: string) => {
@@ -71,6 +71,7 @@ test('the metrics, scraping and autoscaler-behaviour members are in the assembly
     ['ReverseProxy', 'metricsPort'], ['IWorkload', 'metricsPort'],
     ['AutoscalingProps', 'scaleUpStabilizationSeconds'], ['AutoscalingProps', 'scaleDownStabilizationSeconds'],
     ['ProxyNetworkPoliciesProps', 'metricsScrapeNamespace'], ['NumberCrunchChartProps', 'metricsScrapeNamespace'],
+    ['ProxyTlsProps', 'reloadCheckSeconds'],
   ].map(([type, name]) => [`${type}.${name}`, member(type, name)]))).toEqual({
     'NumberCrunchAppProps.metricsPort': 'optional number',
     'NumberCrunchApp.metricsPort': 'optional number',
@@ -83,6 +84,7 @@ test('the metrics, scraping and autoscaler-behaviour members are in the assembly
     'AutoscalingProps.scaleDownStabilizationSeconds': 'optional number',
     'ProxyNetworkPoliciesProps.metricsScrapeNamespace': 'optional string',
     'NumberCrunchChartProps.metricsScrapeNamespace': 'optional string',
+    'ProxyTlsProps.reloadCheckSeconds': 'optional number',
   });
 });
 

@@ -5,6 +5,7 @@ import {
   DEFAULT_NGINX_IMAGE, NGINX_CONFIG_DIR, NGINX_RUNTIME_DIR, ReverseProxy, ReverseProxyProps,
 } from '../lib/reverse-proxy';
 import { serviceAddress, ServiceAddresses } from '../lib/service-address';
+import { tlsReloaderProbe, tlsReloaderScript } from '../lib/tls-reloader';
 import { errorOf, find, Manifest, synth } from './util';
 
 type Mount = { mountPath: string; name: string; readOnly?: boolean };
@@ -214,9 +215,11 @@ describe('public-Internet defaults', () => {
     }
     expect(proxy.nginxConf).toMatch(/worker_connections 4096;/);
   });
-  test('no TLS: plain HTTP on one port, no Secret mounted', () => {
+  test('no TLS: plain HTTP on one port, no Secret mounted, no reloader, no shared process namespace', () => {
     expect(container(deployment).ports).toEqual([{ containerPort: 8080, name: 'http' }]);
     expect(deployment.spec.template.spec.volumes.map((v: Volume) => v.name)).toEqual(['config', 'runtime']);
+    expect(deployment.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['nginx', 'nginx-exporter']);
+    expect('shareProcessNamespace' in deployment.spec.template.spec).toBe(false);
     expect(proxy.tlsPort).toBeUndefined();
     expect(proxy.nginxConf).not.toMatch(/ssl/);
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
@@ -267,6 +270,69 @@ describe('tls', () => {
   });
 });
 
+describe('tls: the tls-reloader sidecar', () => {
+  const { proxy, deployment } = build({ tls: { secretName: 'calc-tls' } });
+  const pod = deployment.spec.template.spec;
+  const reloader = pod.containers[2];
+  const probe = { exec: { command: ['sh', '-c', tlsReloaderProbe('/tmp/nginx.pid')] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 };
+
+  test('runs beside nginx and the exporter, in one process namespace with them', () => {
+    expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['nginx', 'nginx-exporter', 'tls-reloader']);
+    expect(pod.shareProcessNamespace).toBe(true);
+  });
+
+  test('the exporter then runs as nobody (65534), not as nginx\'s user, which could read the key through /proc', () => {
+    const exporter = pod.containers.find((c: { name: string }) => c.name === 'nginx-exporter');
+    expect(exporter.securityContext).toMatchObject({ runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true });
+    expect(reloader.securityContext).toMatchObject({ runAsUser: 101, runAsGroup: 101 });
+  });
+
+  test('nginx\'s own pinned image, its script as the command, checking every 5 s', () => {
+    expect(reloader.image).toBe(DEFAULT_NGINX_IMAGE);
+    expect(reloader.imagePullPolicy).toBe(container(deployment).imagePullPolicy);
+    expect(reloader.command).toEqual(['sh', '-c', tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 5, pidFile: '/tmp/nginx.pid' })]);
+    expect(reloader.command[2]).toMatch(/^d=\/etc\/nginx\/tls$/m);
+    expect(reloader.command[2]).toMatch(/read -r p 2>\/dev\/null <\/tmp\/nginx\.pid;/);
+    expect(reloader.command[2]).toMatch(/^ {2}sleep 5$/m);
+    expect(reloader.ports).toBeUndefined();
+  });
+
+  test('the Secret read-only where nginx reads it, and nginx\'s emptyDir read-only for the pid file nginx.conf names', () => {
+    expect(reloader.volumeMounts).toEqual([
+      { mountPath: '/etc/nginx/tls', name: 'tls', readOnly: true }, { mountPath: '/tmp', name: 'runtime', readOnly: true },
+    ]);
+    expect(container(deployment).volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'runtime' });
+    expect(proxy.nginxConf).toMatch(/^pid \/tmp\/nginx\.pid;$/m);
+  });
+
+  test('nginx\'s user (allowed to signal it), no capability, a read-only root', () => {
+    expect(reloader.securityContext).toEqual({
+      runAsUser: 101, runAsGroup: 101, runAsNonRoot: true, privileged: false, readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] },
+    });
+    expect(container(deployment).securityContext).toMatchObject({ runAsUser: 101, runAsGroup: 101 });
+  });
+
+  test('tiny resources; probes that it may signal nginx\'s master', () => {
+    expect(reloader.resources).toEqual({ requests: { cpu: '5m', memory: '8Mi' }, limits: { cpu: '100m', memory: '16Mi' } });
+    expect(reloader.readinessProbe).toEqual(probe);
+    expect(reloader.livenessProbe).toEqual(probe);
+  });
+
+  test('reloadCheckSeconds, the proxy\'s image and user, and no exporter reach it', () => {
+    const d = build({
+      image: 'registry.example.com/nginx:1.30.6', runAsUser: 2000, runAsGroup: 3000, metricsExporter: false,
+      tls: { secretName: 'calc-tls', reloadCheckSeconds: 30 },
+    }).deployment;
+    const spec = d.spec.template.spec;
+    expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['nginx', 'tls-reloader']);
+    expect(spec.containers[1].image).toBe('registry.example.com/nginx:1.30.6');
+    expect(spec.containers[1].command[2]).toBe(tlsReloaderScript({ certificateDir: '/etc/nginx/tls', checkSeconds: 30, pidFile: '/tmp/nginx.pid' }));
+    expect(spec.containers[1].securityContext).toMatchObject({ runAsUser: 2000, runAsGroup: 3000 });
+    expect(spec.shareProcessNamespace).toBe(true);
+  });
+});
+
 describe('validation errors', () => {
   test.each<[string, Partial<ReverseProxyProps>, RegExp]>([
     ['missing upstream', { upstream: undefined }, /ReverseProxy at 'test\/proxy': invalid upstream undefined: pass the address of the Service/],
@@ -312,6 +378,10 @@ describe('validation errors', () => {
       /ReverseProxy at 'test\/proxy': invalid image "nginx:1.24.0": tls needs nginx 1.25.1 or later \(its config uses "http2 on;"\): use a newer image, e.g. "nginxinc\/nginx-unprivileged:1.30.6-alpine"/],
     ['negative HSTS max-age', { tls: { secretName: 'calc-tls', hstsMaxAgeSeconds: -1 } },
       /invalid tls.hstsMaxAgeSeconds -1: must be a whole number of seconds, 0 or more/],
+    ['a reload check every 0 s', { tls: { secretName: 'calc-tls', reloadCheckSeconds: 0 } },
+      /ReverseProxy at 'test\/proxy': invalid tls.reloadCheckSeconds 0: must be a whole number of seconds from 1 to 3600 \(how often the tls-reloader sidecar looks at the certificate\): leave it out for 5$/],
+    ['a fractional reload check', { tls: { secretName: 'calc-tls', reloadCheckSeconds: 2.5 } }, /invalid tls.reloadCheckSeconds 2.5: must be a whole number of seconds from 1 to 3600/],
+    ['a reload check over an hour', { tls: { secretName: 'calc-tls', reloadCheckSeconds: 3601 } }, /invalid tls.reloadCheckSeconds 3601: must be a whole number of seconds from 1 to 3600/],
   ])('%s', (_label, props, message) => {
     expect(errorOf((scope) => new ReverseProxy(scope, 'proxy', { upstream, ...props } as ReverseProxyProps))).toMatch(message);
   });

@@ -12,7 +12,8 @@ import { StubDns } from './stub-dns';
  * The end-to-end harness: the synthesized stack on one machine, with network namespaces standing in for pods.
  *
  *   root namespace (tests, wrk) ──veth── proxy "pod" (nginx, the ConfigMap's nginx.conf, non-root,
- *         │                                   │          read-only root, tmpfs where the pod has emptyDirs)
+ *         │                                   │          read-only root, tmpfs where the pod has emptyDirs;
+ *         │                                   │          sidecars, if any, in one process namespace with it)
  *         └──────────────veth──── app "pod" ──┘veth      (the compiled service on its container port)
  *
  * nginx is Debian unstable's (scripts/fetch-nginx.sh), the line of the pinned image. A stub DNS server in the root
@@ -151,6 +152,14 @@ function killGroup(p: Proc | undefined, signal: NodeJS.Signals = 'SIGKILL'): voi
   }
 }
 
+/** Runs a command to its end; returns its exit code and output. */
+async function runToExit(args: string[]): Promise<{ code: number | null; output: string }> {
+  const proc = startProc(args);
+  const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
+  await new Promise((r) => setImmediate(r));
+  return { code, output: proc.output.join('') };
+}
+
 function exited(p: Proc): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => p.child.once('exit', () => resolve()));
@@ -164,6 +173,22 @@ export interface ReadOnlyMount {
   readonly target: string;
 }
 
+/** A container beside nginx in the proxy "pod", as its pod spec has it (e.g. the tls-reloader). */
+export interface SidecarContainer {
+  readonly name: string;
+  /** Its command and arguments. */
+  readonly command: string[];
+  /** Numeric user and group it runs as. */
+  readonly runAsUser: number;
+  readonly runAsGroup: number;
+  /** Its read-only volumes. */
+  readonly mounts: ReadOnlyMount[];
+  /** Paths of nginx's emptyDirs it mounts too, read-only, at the same paths (e.g. to read nginx's pid file). @default - none */
+  readonly emptyDirPaths?: string[];
+  /** A directory put first on its PATH, standing in for its image's commands (e.g. busybox's). @default - none */
+  readonly pathDir?: string;
+}
+
 /** Options of `NetnsStack.start`. */
 export interface NetnsStackOptions {
   /** The proxy pod, read from dist/. */
@@ -172,6 +197,37 @@ export interface NetnsStackOptions {
   readonly serviceMain: string;
   /** Read-only volumes of the proxy pod besides its config (e.g. the TLS Secret). @default - none */
   readonly mounts?: ReadOnlyMount[];
+  /**
+   * Containers beside nginx, started after it. With any, the proxy pod's containers share one process namespace, as
+   * with the pod's `shareProcessNamespace: true`: a process of the harness is its PID 1 (the pause container's place)
+   * and the containers' /proc lists the pod's processes only; and each emptyDir is one tmpfs of the pod, which the
+   * containers that mount it share. @default - none: nginx alone, in the machine's process namespace
+   */
+  readonly sidecars?: SidecarContainer[];
+}
+
+/** How the harness runs one container of the proxy pod. */
+interface ContainerRun {
+  readonly command: string[];
+  readonly runAsUser: number;
+  readonly runAsGroup: number;
+  /** Read-only volumes, the config's first. */
+  readonly mounts: ReadOnlyMount[];
+  /** The pod's emptyDirs it mounts, at these paths. */
+  readonly emptyDirPaths: string[];
+  /** Whether they are read-only for it. @default false */
+  readonly emptyDirsReadOnly?: boolean;
+  /** Put first on PATH. @default - none */
+  readonly pathDir?: string;
+}
+
+/** Pids of the children of process `pid`. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** One running copy of the stack. Always `stop()` it (tests: in afterAll); a process exit hook cleans up too. */
@@ -192,6 +248,13 @@ export class NetnsStack {
   private service?: Proc;
   private dns?: StubDns;
   private readonly nginxes: Proc[] = [];
+  /** The `unshare` that made the pod's shared process namespace, when its containers share one. */
+  private pod?: Proc;
+  /** PID 1 of that namespace, as the machine numbers it: a `sleep` in the pause container's place. */
+  private podInit?: number;
+  /** In a pod with a PID 1 of its own: each emptyDir's tmpfs in the pod's mount namespace, by nginx's mount path. */
+  private readonly podEmptyDirs = new Map<string, string>();
+  private readonly sidecars = new Map<string, Proc>();
 
   private constructor(private readonly options: NetnsStackOptions) {}
 
@@ -206,7 +269,9 @@ export class NetnsStack {
       stack.dns.set(options.spec.upstreamHost, stack.appIpFromProxy);
       if (options.spec.fallbackHost) stack.dns.set(options.spec.fallbackHost, stack.appIpFromProxy);
       await stack.startService();
+      if (options.sidecars?.length) await stack.startPodInit();
       await stack.startNginx(options.spec.nginxConf, options.spec.proxyPort, [], options.mounts);
+      for (const sidecar of options.sidecars ?? []) stack.startSidecar(sidecar);
       return stack;
     } catch (e) {
       stack.destroySync();
@@ -229,17 +294,46 @@ export class NetnsStack {
     return this.service?.child.pid;
   }
 
-  /** pids of one nginx instance (0: the one from dist/), master and workers. */
+  /** pids of one nginx instance (0: the one from dist/), master and workers, as the machine numbers them. */
   nginxPids(instance = 0): number[] {
-    const masters = [this.nginxes[instance]?.child.pid].filter((p): p is number => p !== undefined);
-    const children = masters.flatMap((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      } catch {
-        return [];
-      }
+    const master = this.nginxMasterPid(instance);
+    return master === undefined ? [] : [master, ...childrenOf(master)];
+  }
+
+  /** Everything a sidecar wrote to its standard output and error so far (the last 200 chunks). */
+  sidecarOutput(name: string): string {
+    return this.sidecars.get(name)?.output.join('') ?? '';
+  }
+
+  /** The master of one nginx instance: the process started, or in a shared process namespace nsenter's one child. */
+  private nginxMasterPid(instance: number): number | undefined {
+    const pid = this.nginxes[instance]?.child.pid;
+    return pid === undefined || this.pod === undefined ? pid : childrenOf(pid)[0];
+  }
+
+  /**
+   * Starts PID 1 of the proxy pod's shared process namespace, with /proc of that namespace mounted, and makes each of
+   * nginx's emptyDirs a tmpfs in the pod's mount namespace (gone with the pod), for its containers to mount.
+   */
+  private async startPodInit(): Promise<void> {
+    this.pod = startProc(['ip', 'netns', 'exec', this.proxyNs, 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child', '--',
+      'sleep', 'infinity']);
+    const deadline = Date.now() + 5_000;
+    while ((this.podInit = childrenOf(this.pod.child.pid!)[0]) === undefined) {
+      if (Date.now() > deadline) throw new Error(`the pod's process namespace did not start: ${this.pod.output.join('')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.options.spec.emptyDirPaths.forEach((path, i) => {
+      const source = join(this.dir, `pod-emptydir-${i}`);
+      mkdirSync(source);
+      run(['nsenter', `--target=${this.podInit}`, '--mount', '--', 'mount', '-t', 'tmpfs', '-o', 'size=64m,mode=0777', 'tmpfs', source]);
+      this.podEmptyDirs.set(path, source);
     });
-    return [...masters, ...children];
+  }
+
+  /** Starts a container beside nginx (in the pod's shared process namespace); its output is `sidecarOutput(name)`. */
+  private startSidecar(c: SidecarContainer): void {
+    this.sidecars.set(c.name, startProc(this.containerCommand({ ...c, emptyDirPaths: c.emptyDirPaths ?? [], emptyDirsReadOnly: true })));
   }
 
   /** Starts the service in the app namespace on its container port. */
@@ -310,6 +404,7 @@ export class NetnsStack {
    */
   async startNginx(conf: string, port: number, extraArgs: string[] = [], mounts: ReadOnlyMount[] = []): Promise<number> {
     const instance = this.nginxes.length;
+    if (this.pod !== undefined && instance > 0) throw new Error('a pod with sidecars runs one nginx: a second would share its emptyDirs');
     const proc = startProc(this.podCommand(conf, `nginx-${instance}`, extraArgs, mounts));
     this.nginxes.push(proc);
     await waitFor200(this.proxyUrl(this.options.spec.proxyHealthPath, port), 10_000, () => proc.output.join(''))
@@ -323,16 +418,33 @@ export class NetnsStack {
 
   /** Runs `nginx -t` on the dist/ config as mounted in the pod; returns its exit code and output. */
   async nginxTest(): Promise<{ code: number | null; output: string }> {
-    const proc = startProc(this.podCommand(this.options.spec.nginxConf, 'nginx-test', ['-t'], this.options.mounts));
-    const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
-    await new Promise((r) => setImmediate(r));
-    return { code, output: proc.output.join('') };
+    return runToExit(this.podCommand(this.options.spec.nginxConf, 'nginx-test', ['-t'], this.options.mounts));
+  }
+
+  /** Runs `command` in a sidecar's container, as an exec probe or `kubectl exec` would; returns its exit code and output. */
+  async execInSidecar(name: string, command: string[]): Promise<{ code: number | null; output: string }> {
+    const c = this.options.sidecars?.find((s) => s.name === name);
+    if (!c) throw new Error(`no sidecar "${name}" in this stack`);
+    return runToExit(this.containerCommand({ ...c, command, emptyDirPaths: c.emptyDirPaths ?? [], emptyDirsReadOnly: true }));
   }
 
   /** Stops everything and removes every namespace, file and process the stack made. */
   async stop(): Promise<void> {
     await this.stopService();
-    this.nginxes.forEach((n) => killGroup(n, 'SIGQUIT'));
+    this.sidecars.forEach((s) => killGroup(s, 'SIGTERM'));
+    this.nginxes.forEach((n, i) => {
+      // In a shared process namespace the group leader is nsenter, which must not get nginx's SIGQUIT.
+      const master = this.pod === undefined ? undefined : this.nginxMasterPid(i);
+      if (master === undefined) {
+        killGroup(n, 'SIGQUIT');
+      } else {
+        try {
+          process.kill(master, 'SIGQUIT');
+        } catch {
+          // already gone
+        }
+      }
+    });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.nginxes.map(exited)), new Promise((r) => { timer = setTimeout(r, 2_000); })]);
     clearTimeout(timer);
@@ -345,6 +457,9 @@ export class NetnsStack {
     this.dns?.stop().catch(() => undefined);
     this.dns = undefined;
     this.nginxes.forEach((n) => killGroup(n));
+    this.sidecars.forEach((s) => killGroup(s));
+    // unshare --kill-child: the pod's PID 1 goes too, and with it every process left in its namespace.
+    killGroup(this.pod);
     for (const ns of [this.appNs, this.proxyNs]) {
       try {
         run(['ip', 'netns', 'del', ns]);
@@ -393,28 +508,57 @@ export class NetnsStack {
     const confDir = join(this.dir, name);
     mkdirSync(confDir, { recursive: true });
     writeFileSync(join(confDir, spec.configFile), conf);
-    const mountPath = spec.configMountPath;
-    const parent = dirname(mountPath);
+    return this.containerCommand({
+      command: [...spec.command, ...extraArgs], runAsUser: spec.runAsUser, runAsGroup: spec.runAsGroup,
+      // The ConfigMap first, then other read-only volumes (a Secret).
+      mounts: [{ source: confDir, target: spec.configMountPath }, ...mounts],
+      emptyDirPaths: spec.emptyDirPaths, pathDir: dirname(nginxCommand()),
+    });
+  }
+
+  /**
+   * The command line that runs a container of the proxy pod: its command, as its user, in the pod's network namespace
+   * (and process namespace, when shared), with a read-only root, its volumes read-only at their mount paths and tmpfs
+   * at its emptyDir paths.
+   */
+  private containerCommand(c: ContainerRun): string[] {
     const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-    if (existsSync(mountPath) === false && ['/', '/etc', '/usr', '/var'].includes(parent)) {
-      throw new Error(`cannot model the config mount ${mountPath}: its parent ${parent} would have to be hidden`);
+    for (const { target } of c.mounts) {
+      const parent = dirname(target);
+      if (existsSync(target) === false && ['/', '/etc', '/usr', '/var'].includes(parent)) {
+        throw new Error(`cannot model the mount ${target}: its parent ${parent} would have to be hidden`);
+      }
     }
     const script = [
       'set -e',
       // The pod's root filesystem is read-only.
       'mount -o remount,bind,ro /',
-      // The ConfigMap, read-only, at the pod's mount path (a tmpfs over the parent when the path does not exist).
-      `if [ ! -d ${q(mountPath)} ]; then mount -t tmpfs -o size=1m,mode=0755 tmpfs ${q(parent)}; mkdir -p ${q(mountPath)}; fi`,
-      `mount --bind ${q(confDir)} ${q(mountPath)}`,
-      `mount -o remount,bind,ro ${q(mountPath)}`,
-      // Other read-only volumes (a Secret): beside the config, under the tmpfs made for it when that was needed.
-      ...mounts.flatMap((m) => [`mkdir -p ${q(m.target)}`, `mount --bind ${q(m.source)} ${q(m.target)}`, `mount -o remount,bind,ro ${q(m.target)}`]),
-      // emptyDirs: the only writable places.
-      ...spec.emptyDirPaths.map((p) => `mount -t tmpfs -o size=64m,mode=0777 tmpfs ${q(p)}`),
-      `export PATH=${q(dirname(nginxCommand()))}:"$PATH"`,
-      `exec setpriv --reuid=${spec.runAsUser} --regid=${spec.runAsGroup} --clear-groups -- "$@"`,
+      // Each volume, read-only, at its mount path; one that does not exist gets a tmpfs over its parent (once: a
+      // second volume beside it is made in that tmpfs).
+      ...c.mounts.flatMap((m) => [
+        `if [ ! -d ${q(m.target)} ] && ! mkdir -p ${q(m.target)} 2>/dev/null; then mount -t tmpfs -o size=1m,mode=0755 tmpfs ${q(dirname(m.target))}; mkdir -p ${q(m.target)}; fi`,
+        `mount --bind ${q(m.source)} ${q(m.target)}`,
+        `mount -o remount,bind,ro ${q(m.target)}`,
+      ]),
+      // emptyDirs: the only writable places. The pod's own when it has them, else one tmpfs for this container.
+      ...c.emptyDirPaths.flatMap((p) => {
+        const shared = this.podEmptyDirs.get(p);
+        if (shared === undefined) {
+          if (c.emptyDirsReadOnly) throw new Error(`emptyDir ${p} is not one of nginx's: ${[...this.podEmptyDirs.keys()].join(', ')}`);
+          return [`mount -t tmpfs -o size=64m,mode=0777 tmpfs ${q(p)}`];
+        }
+        return [`mount --bind ${q(shared)} ${q(p)}`, ...(c.emptyDirsReadOnly ? [`mount -o remount,bind,ro ${q(p)}`] : [])];
+      }),
+      // The machine's setpriv, whatever PATH then finds (busybox has one of its own).
+      'setpriv=$(command -v setpriv)',
+      ...(c.pathDir ? [`export PATH=${q(c.pathDir)}:"$PATH"`] : []),
+      `exec "$setpriv" --reuid=${c.runAsUser} --regid=${c.runAsGroup} --clear-groups -- "$@"`,
     ].join('\n');
-    return ['ip', 'netns', 'exec', this.proxyNs, 'unshare', '--mount', '--propagation', 'private', '--',
-      'sh', '-c', script, 'sh', ...spec.command, ...extraArgs];
+    // Into the pod: its network namespace, or, when its containers share one, its process namespace too (nsenter
+    // forks: its child is the container's process).
+    const into = this.podInit === undefined
+      ? ['ip', 'netns', 'exec', this.proxyNs]
+      : ['nsenter', `--target=${this.podInit}`, '--net', '--pid', '--mount', '--'];
+    return [...into, 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', ...c.command];
   }
 }

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing } from 'cdk8s';
 import { NumberCrunchChart, ReverseProxyProps } from '../lib';
@@ -33,9 +33,25 @@ export function tlsUnavailableReason(): string | undefined {
     : undefined;
 }
 
-/** The TLS chart's proxy stack, where its proxy pod mounts the Secret, and its HTTPS port. */
+/** The parts of the synthesized proxy pod spec the TLS tests read (its containers: nginx first, then its sidecars). */
+export interface ProxyPodSpec {
+  readonly shareProcessNamespace?: boolean;
+  readonly securityContext: { readonly runAsUser: number; readonly runAsGroup: number };
+  readonly volumes: Array<{ readonly name: string; readonly secret?: object; readonly emptyDir?: object }>;
+  readonly containers: Array<{
+    readonly name: string;
+    readonly command?: string[];
+    readonly args?: string[];
+    readonly securityContext?: { readonly runAsUser?: number; readonly runAsGroup?: number };
+    readonly volumeMounts: Array<{ readonly name: string; readonly mountPath: string }>;
+    readonly readinessProbe?: { readonly exec?: { readonly command: string[] } };
+  }>;
+}
+
+/** The TLS chart's proxy stack, its proxy pod, where nginx mounts the Secret, and its HTTPS port. */
 export interface TlsStack {
   readonly spec: ProxyStackSpec;
+  readonly pod: ProxyPodSpec;
   readonly secretMountPath: string;
   readonly tlsPort: number;
 }
@@ -45,10 +61,11 @@ export function tlsStack(proxy: ReverseProxyProps = {}): TlsStack {
   const chart = new NumberCrunchChart(Testing.app(), 'number-crunch', { proxy: { ...proxy, tls: { secretName: 'calc-tls', ...proxy.tls } } });
   const objects = Testing.synth(chart) as K8sObject[];
   const pod = (objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'number-crunch-proxy')!.spec as
-    { template: { spec: { volumes: Array<{ name: string; secret?: object }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } }).template.spec;
+    { template: { spec: ProxyPodSpec } }).template.spec;
   const volume = pod.volumes.find((v) => v.secret)!;
   return {
     spec: proxyStackSpec(objects),
+    pod,
     secretMountPath: pod.containers[0].volumeMounts.find((m) => m.name === volume.name)!.mountPath,
     tlsPort: chart.proxy.tlsPort!,
   };
@@ -62,6 +79,12 @@ const NEW_KEY: Record<CertificateKey, string[]> = {
   'rsa-2048': ['-newkey', 'rsa:2048'],
 };
 
+/** The files of a kubernetes.io/tls Secret. */
+export interface TlsSecretFiles {
+  readonly 'tls.crt': string;
+  readonly 'tls.key': string;
+}
+
 /**
  * A CA and a server certificate for TLS_HOST in `dir`, as a kubernetes.io/tls Secret's files (tls.crt, tls.key),
  * readable by nginx's unprivileged user; the CA is `dir`/ca.crt. Returns the CA's PEM.
@@ -70,12 +93,28 @@ export function makeCertificate(dir: string, key: CertificateKey = 'ecdsa-p256')
   const f = (name: string) => join(dir, name);
   runOk('openssl', ['req', '-x509', ...NEW_KEY[key], '-nodes', '-days', '2',
     '-subj', '/CN=number-crunch test CA', '-keyout', f('ca.key'), '-out', f('ca.crt')]);
+  signServerCertificate(dir, dir, key);
+  chmodSync(dir, 0o755);
+  return readFileSync(f('ca.crt'), 'utf8');
+}
+
+/**
+ * Another server certificate for TLS_HOST, with a key of its own, signed by the CA `makeCertificate` made in `caDir`:
+ * written to `dir` like makeCertificate's, and returned (a renewal, for the rotation test).
+ */
+export function reissueCertificate(caDir: string, dir: string, key: CertificateKey = 'ecdsa-p256'): TlsSecretFiles {
+  mkdirSync(dir, { recursive: true });
+  signServerCertificate(caDir, dir, key);
+  return { 'tls.crt': readFileSync(join(dir, 'tls.crt'), 'utf8'), 'tls.key': readFileSync(join(dir, 'tls.key'), 'utf8') };
+}
+
+/** A new key and its certificate for TLS_HOST signed by the CA in `caDir`, as tls.key and tls.crt (0644) in `dir`. */
+function signServerCertificate(caDir: string, dir: string, key: CertificateKey): void {
+  const f = (name: string) => join(dir, name);
   runOk('openssl', ['req', ...NEW_KEY[key], '-nodes', '-subj', `/CN=${TLS_HOST}`,
     '-keyout', f('tls.key'), '-out', f('tls.csr')]);
   writeFileSync(f('san.ext'), `subjectAltName=DNS:${TLS_HOST}\n`);
-  runOk('openssl', ['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-days', '2', '-out', f('tls.crt'), '-extfile', f('san.ext')]);
-  chmodSync(dir, 0o755);
+  runOk('openssl', ['x509', '-req', '-in', f('tls.csr'), '-CA', join(caDir, 'ca.crt'), '-CAkey', join(caDir, 'ca.key'),
+    '-CAcreateserial', '-days', '2', '-out', f('tls.crt'), '-extfile', f('san.ext')]);
   for (const name of ['tls.crt', 'tls.key']) chmodSync(f(name), 0o644);
-  return readFileSync(f('ca.crt'), 'utf8');
 }

@@ -46,6 +46,12 @@ export interface HardenedDeploymentOptions {
   readonly extraPorts?: k8s.ContainerPort[];
   /** Containers beside the main one (hardened like it when rendered). @default - none */
   readonly sidecars?: k8s.Container[];
+  /**
+   * One process namespace for the pod's containers (`shareProcessNamespace`), so that a sidecar can signal the main
+   * process; the pause container is then PID 1. @default false
+   * @see https://kubernetes.io/docs/tasks/configure-pod-container/share-process-namespace/
+   */
+  readonly shareProcessNamespace?: boolean;
 }
 
 /**
@@ -71,6 +77,7 @@ export function hardenedDeployment(scope: Construct, id: string, o: HardenedDepl
         metadata: { labels: w.labels, annotations: Object.keys(annotations).length > 0 ? annotations : undefined },
         spec: {
           automountServiceAccountToken: false,
+          shareProcessNamespace: o.shareProcessNamespace ? true : undefined,
           terminationGracePeriodSeconds: w.preStopSeconds + o.drainSeconds + GRACE_MARGIN_SECONDS,
           securityContext: { ...identity, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           topologySpreadConstraints: w.spreadAcrossNodes ? [{

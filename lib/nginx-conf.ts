@@ -109,6 +109,9 @@ export function nginxImageLacksHttp2Directive(image: string): boolean {
 /** The key of the ConfigMap entry, and the file name nginx is started with. */
 export const NGINX_CONF_FILE = 'nginx.conf';
 
+/** The file in `runtimeDir` where nginx writes its master process's pid (what `nginx -s` and the tls-reloader signal). */
+export const NGINX_PID_FILE = 'nginx.pid';
+
 /**
  * Errors nginx answers itself (the upstream's own errors pass through untouched): JSON like the service's, not HTML.
  * Each entry: the statuses it catches, the status it answers and its message.
@@ -230,7 +233,7 @@ ${healthLocation}
   return `# Rendered by number-crunch-cdk8s from the ReverseProxy props: change those, not this file.
 worker_processes ${o.workerProcesses};
 worker_rlimit_nofile ${2 * o.workerConnections};
-pid ${dir}/nginx.pid;
+pid ${dir}/${NGINX_PID_FILE};
 error_log stderr warn;
 
 events {

@@ -4,11 +4,14 @@ import { Construct } from 'constructs';
 import { Certificate } from '../imports/cert-manager.io';
 import * as k8s from '../imports/k8s';
 import {
-  configChecksum, HTTP2_DIRECTIVE_SINCE, NGINX_CONF_FILE, NginxClientLimits, nginxImageLacksHttp2Directive, renderNginxConf,
-  STUB_STATUS_PATH,
+  configChecksum, HTTP2_DIRECTIVE_SINCE, NGINX_CONF_FILE, NGINX_PID_FILE, NginxClientLimits, nginxImageLacksHttp2Directive,
+  renderNginxConf, STUB_STATUS_PATH,
 } from './nginx-conf';
 import { METRICS_PORT_NAME, scrapeAnnotations } from './prometheus';
 import { ServiceAddress } from './service-address';
+import {
+  DEFAULT_RELOAD_CHECK_SECONDS, MAX_RELOAD_CHECK_SECONDS, TLS_RELOADER_NAME, tlsReloaderProbe, tlsReloaderScript,
+} from './tls-reloader';
 import { checkImage, checkName, checkPort, checkPositiveInteger, checkSubdomain, invalid, isDnsSubdomain } from './validate';
 import { disruptionBudget, hardenedDeployment, resourceRequirements } from './hardened-deployment';
 import { HTTPS_PORT_NAME, IWorkload, resolveWorkload, WorkloadProps } from './workload';
@@ -146,6 +149,16 @@ export interface ProxyTlsProps {
    * @see https://cert-manager.io/docs/usage/certificate/
    */
   readonly certificate?: ProxyCertificateProps;
+  /**
+   * Seconds between two looks of the `tls-reloader` sidecar at the mounted certificate and key, 1 to 3600. When they
+   * changed (Kubernetes updates a mounted Secret within a minute or so of a change, e.g. a renewal), the sidecar sends
+   * nginx's master process SIGHUP: nginx serves the new certificate without a restart, and its old workers finish
+   * their requests. The sidecar runs the proxy's `image` (which must have `sh`, `sha256sum` and `sleep`), and the pod
+   * gets `shareProcessNamespace: true` so that it can signal nginx.
+   * @default 5
+   * @see https://kubernetes.io/docs/tasks/configure-pod-container/share-process-namespace/
+   */
+  readonly reloadCheckSeconds?: number;
 }
 
 /** A cert-manager `Certificate` for the proxy's TLS Secret. */
@@ -288,6 +301,16 @@ export const DEFAULT_STUB_STATUS_PORT = 8081;
 export const EXPORTER_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
   memory: { request: Size.mebibytes(16), limit: Size.mebibytes(48) },
+};
+/** User and group of the exporter when the pod shares its process namespace: `nobody`, as its official image runs. */
+export const EXPORTER_UID = 65534;
+/**
+ * Resources of the tls-reloader's container: a shell that hashes two small files every few seconds. The CPU limit is
+ * the exporter's, so that its exec probes (a process started in the container) never wait on the quota.
+ */
+export const TLS_RELOADER_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(5), limit: kplus.Cpu.millis(100) },
+  memory: { request: Size.mebibytes(8), limit: Size.mebibytes(16) },
 };
 /** Path nginx answers itself, for its probes, by default. */
 export const DEFAULT_PROXY_HEALTH_PATH = '/nginx-health';
@@ -470,6 +493,44 @@ export class ReverseProxy extends Construct implements IWorkload {
     const exporterProbe: k8s.Probe = {
       tcpSocket: { port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1,
     };
+    const tlsMount: k8s.VolumeMount = { mountPath: NGINX_TLS_DIR, name: 'tls', readOnly: true };
+    const pidFile = `${NGINX_RUNTIME_DIR}/${NGINX_PID_FILE}`;
+    // Can it signal nginx? Readiness too: a pod whose reloader cannot would keep an old certificate unnoticed.
+    const reloaderProbe: k8s.Probe = {
+      exec: { command: ['sh', '-c', tlsReloaderProbe(pidFile)] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1,
+    };
+    const sidecars: k8s.Container[] = [];
+    if (exporter) {
+      sidecars.push({
+        name: 'nginx-exporter',
+        image: exporterImage,
+        imagePullPolicy: w.imagePullPolicy,
+        args: [`--nginx.scrape-uri=http://127.0.0.1:${stubStatusPort}${STUB_STATUS_PATH}`, `--web.listen-address=:${EXPORTER_PORT}`],
+        ports: [{ containerPort: EXPORTER_PORT, name: METRICS_PORT_NAME }],
+        resources: resourceRequirements(EXPORTER_RESOURCES),
+        // A TCP check of its port: an HTTP probe of /metrics would scrape nginx each time.
+        readinessProbe: exporterProbe,
+        livenessProbe: exporterProbe,
+        // With the process namespace shared (tls), a user of its own: nginx's uid could read nginx's files, the
+        // private key among them, through /proc/<pid>/root.
+        securityContext: tls ? { runAsUser: EXPORTER_UID, runAsGroup: EXPORTER_UID } : undefined,
+      });
+    }
+    if (tls) {
+      // nginx's own image (nothing more to pin), as nginx's user: the only one allowed to signal it. It reads nginx's
+      // pid file from nginx's emptyDir.
+      sidecars.push({
+        name: TLS_RELOADER_NAME,
+        image: w.image,
+        imagePullPolicy: w.imagePullPolicy,
+        command: ['sh', '-c', tlsReloaderScript({ certificateDir: NGINX_TLS_DIR, checkSeconds: tls.reloadCheckSeconds, pidFile })],
+        resources: resourceRequirements(TLS_RELOADER_RESOURCES),
+        readinessProbe: reloaderProbe,
+        livenessProbe: reloaderProbe,
+        securityContext: { runAsUser, runAsGroup },
+        volumeMounts: [tlsMount, { mountPath: NGINX_RUNTIME_DIR, name: 'runtime', readOnly: true }],
+      });
+    }
     this.deployment = hardenedDeployment(this, 'Deployment', {
       workload: w,
       runAsUser,
@@ -480,17 +541,9 @@ export class ReverseProxy extends Construct implements IWorkload {
         [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(this.nginxConf),
         ...(exporter ? scrapeAnnotations(EXPORTER_PORT, EXPORTER_METRICS_PATH) : {}),
       },
-      sidecars: exporter ? [{
-        name: 'nginx-exporter',
-        image: exporterImage,
-        imagePullPolicy: w.imagePullPolicy,
-        args: [`--nginx.scrape-uri=http://127.0.0.1:${stubStatusPort}${STUB_STATUS_PATH}`, `--web.listen-address=:${EXPORTER_PORT}`],
-        ports: [{ containerPort: EXPORTER_PORT, name: METRICS_PORT_NAME }],
-        resources: resourceRequirements(EXPORTER_RESOURCES),
-        // A TCP check of its port: an HTTP probe of /metrics would scrape nginx each time.
-        readinessProbe: exporterProbe,
-        livenessProbe: exporterProbe,
-      }] : undefined,
+      sidecars: sidecars.length > 0 ? sidecars : undefined,
+      // The tls-reloader signals nginx's master process.
+      shareProcessNamespace: tls !== undefined,
       volumes: [
         { name: 'config', configMap: { name: configMapName } },
         { name: 'runtime', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
@@ -505,7 +558,7 @@ export class ReverseProxy extends Construct implements IWorkload {
         volumeMounts: [
           { mountPath: NGINX_CONFIG_DIR, name: 'config', readOnly: true },
           { mountPath: NGINX_RUNTIME_DIR, name: 'runtime' },
-          ...(tls ? [{ mountPath: NGINX_TLS_DIR, name: 'tls', readOnly: true }] : []),
+          ...(tls ? [tlsMount] : []),
         ],
       },
     });
@@ -581,5 +634,10 @@ function resolveTls(scope: Construct, given: ProxyTlsProps, plainPort: number): 
     invalid(scope, 'tls.hstsMaxAgeSeconds', hstsMaxAgeSeconds, 'must be a whole number of seconds, 0 or more (0 tells browsers to forget HSTS; one year is 31536000)');
   }
   const certificate = given.certificate === undefined ? undefined : resolveCertificate(scope, given.certificate);
-  return { secretName, port, hstsMaxAgeSeconds, certificate };
+  const reloadCheckSeconds = given.reloadCheckSeconds ?? DEFAULT_RELOAD_CHECK_SECONDS;
+  if (!Number.isInteger(reloadCheckSeconds) || reloadCheckSeconds < 1 || reloadCheckSeconds > MAX_RELOAD_CHECK_SECONDS) {
+    invalid(scope, 'tls.reloadCheckSeconds', reloadCheckSeconds,
+      `must be a whole number of seconds from 1 to ${MAX_RELOAD_CHECK_SECONDS} (how often the ${TLS_RELOADER_NAME} sidecar looks at the certificate): leave it out for ${DEFAULT_RELOAD_CHECK_SECONDS}`);
+  }
+  return { secretName, port, hstsMaxAgeSeconds, certificate, reloadCheckSeconds };
 }
