@@ -1,8 +1,10 @@
 // `npm run bench:service`'s metrics-cost section: the service's CPU time per request with its metrics on and off, like
 // with like. Both variants are the same compiled server started the same way (metrics-cost-service.ts), on the same
 // Node, pinned to the same core, loaded from the other core with the same connections; only the RequestMetrics differ.
-// Each scenario runs in rounds of one on and one off run back to back, the order swapped every round, so a change in
-// the machine's load falls on both; a round's ratio is on / off, and the scenario's cost is the median of its rounds.
+// Each scenario starts with an uncounted warm-up run of each, then runs in rounds of one on and one off run back to back,
+// the order swapped every round, so a change in the machine's load falls on both; a round's ratio is on / off, and the
+// scenario's cost is the median of its rounds. Scenarios: the fast path at saturation on each path, the fast path at
+// one fixed rate (half the slower variant's capacity), node:http alone at saturation.
 import { cpus } from 'node:os';
 import { get } from 'node:http';
 import { FAST_PATH_ENV } from '../../contract';
@@ -154,8 +156,10 @@ export async function measureMetricsCost(s: MetricsCostSettings, log: (line: str
   const load = ['taskset', '-c', cpus().length > 1 ? '1' : '0'];
   const { fixedRate: fixedRateBinary } = benchTools();
   const counted = { histogram: 0, answered: 0 };
+  const scenarios: ScenarioCost[] = [];
 
-  const saturation = (path: string, durationSeconds: number): Run => async (v) => {
+  /** A run of `durationSeconds` at saturation (wrk) on `path`. */
+  const saturation = (path: string) => (durationSeconds: number): Run => async (v) => {
     const { result, cpuSeconds } = await withCpu([v.pid], () => runWrk({
       url: `http://127.0.0.1:${v.port}${path}`, connections: s.connections, threads: s.threads, durationSeconds, prefix: load,
     }));
@@ -163,27 +167,38 @@ export async function measureMetricsCost(s: MetricsCostSettings, log: (line: str
     v.answered += result.requests;
     return { us: cpuUsPerRequest(cpuSeconds, result.requests), rps: result.requestsPerSecond };
   };
-  const fixed = (path: string, rate: number): Run => async (v) => {
+  /** A run of `durationSeconds` at `rate` requests per second on `path`. */
+  const fixed = (path: string, rate: number) => (durationSeconds: number): Run => async (v) => {
     const { result, cpuSeconds } = await withCpu([v.pid], () => runFixedRate({
-      binary: fixedRateBinary, url: `http://127.0.0.1:${v.port}${path}`, rate, durationSeconds: s.runSeconds, connections: s.connections, prefix: load,
+      binary: fixedRateBinary, url: `http://127.0.0.1:${v.port}${path}`, rate, durationSeconds, connections: s.connections, prefix: load,
     }));
-    assertFixedRateClean(`metrics cost, port ${v.port} at ${rate} req/s`, result, rate * s.runSeconds);
+    assertFixedRateClean(`metrics cost, port ${v.port} at ${rate} req/s`, result, rate * durationSeconds);
     v.answered += result.requests;
     return { us: cpuUsPerRequest(cpuSeconds, result.requests), rps: result.rate };
   };
-  /** Runs `run` in rounds on the pair, swapping which goes first every round, and logs each round. */
-  const inRounds = async (label: string, pair: Pair, run: Run): Promise<ScenarioCost> => {
+  /**
+   * A scenario: an uncounted warm-up run on each variant (the load changed, so the JIT and GC settle again), then the
+   * rounds, logged as they end. Returns the median rate each variant answered at.
+   */
+  const scenario = async (label: string, pair: Pair, run: (durationSeconds: number) => Run) => {
+    for (const variant of roundOrder(0)) await run(WARMUP_SECONDS)(pair[variant]);
     const rounds: Round[] = [];
+    const rps = { on: [] as number[], off: [] as number[] };
     for (let i = 0; i < s.rounds; i++) {
       const us = { on: 0, off: 0 };
-      for (const variant of roundOrder(i)) us[variant] = (await run(pair[variant])).us;
+      for (const variant of roundOrder(i)) {
+        const r = await run(s.runSeconds)(pair[variant]);
+        us[variant] = r.us;
+        rps[variant].push(r.rps);
+      }
       rounds.push(us);
       log(`  metrics cost, ${label}, round ${i + 1}: on ${us.on.toFixed(2)}, off ${us.off.toFixed(2)} CPU-us/request (${(us.on / us.off).toFixed(3)})`);
     }
-    return { label, rounds, cost: costOf(rounds) };
+    scenarios.push({ label, rounds, cost: costOf(rounds) });
+    return { on: median(rps.on), off: median(rps.off) };
   };
-  /** Starts a pair, warms both up on every path, runs `body`, checks the on variant counted what it answered, stops. */
-  const withPair = async (fastPath: boolean, paths: readonly string[], body: (pair: Pair, warmRps: number[]) => Promise<void>) => {
+  /** Starts a pair, runs `body`, checks the variant with metrics counted every request it answered, stops both. */
+  const withPair = async (fastPath: boolean, body: (pair: Pair) => Promise<void>) => {
     const started: Variant[] = [];
     try {
       for (const variant of ['on', 'off'] as const) started.push(await startVariant(variant, fastPath, serverCpu));
@@ -191,9 +206,7 @@ export async function measureMetricsCost(s: MetricsCostSettings, log: (line: str
       if (on.metricsPort === undefined || off.metricsPort !== undefined) {
         throw new Error(`metrics cost: the on variant must serve metrics and the off one none (metrics ports ${on.metricsPort}, ${off.metricsPort}): check metrics-cost-service.ts`);
       }
-      const warmRps: number[] = [];
-      for (const path of paths) for (const v of started) warmRps.push((await saturation(path, WARMUP_SECONDS)(v)).rps);
-      await body({ on, off }, warmRps);
+      await body({ on, off });
       counted.histogram += await histogramCount(on.metricsPort);
       counted.answered += on.answered;
     } finally {
@@ -201,20 +214,21 @@ export async function measureMetricsCost(s: MetricsCostSettings, log: (line: str
     }
   };
 
-  const scenarios: ScenarioCost[] = [];
-  let rate = 0;
-  await withPair(true, s.paths, async (pair, warmRps) => {
-    // One fixed rate for both: half the slower one's capacity on the first path, from the warm-up.
-    rate = fixedRateFor(warmRps.slice(0, 2));
-    for (const path of s.paths) scenarios.push(await inRounds(`fast path, saturation, ${path}`, pair, saturation(path, s.runSeconds)));
-    scenarios.push(await inRounds(`fast path, ${rate} req/s, ${s.paths[0]}`, pair, fixed(s.paths[0], rate)));
+  let fixedRate = 0;
+  const [first, ...others] = s.paths;
+  await withPair(true, async (pair) => {
+    const capacity = await scenario(`fast path, saturation, ${first}`, pair, saturation(first));
+    for (const path of others) await scenario(`fast path, saturation, ${path}`, pair, saturation(path));
+    // One fixed rate for both: half the slower one's capacity on the first path.
+    fixedRate = fixedRateFor([capacity.on, capacity.off]);
+    await scenario(`fast path, ${fixedRate} req/s, ${first}`, pair, fixed(first, fixedRate));
   });
-  await withPair(false, s.paths.slice(0, 1), async (pair) => {
-    scenarios.push(await inRounds(`node:http only, saturation, ${s.paths[0]}`, pair, saturation(s.paths[0], s.runSeconds)));
+  await withPair(false, async (pair) => {
+    await scenario(`node:http only, saturation, ${first}`, pair, saturation(first));
   });
   // Every answered request was counted; a run's last requests may be counted and not answered before it stopped.
   if (counted.histogram < counted.answered) {
     throw new Error(`metrics cost: the variants with metrics counted ${counted.histogram} of the ${counted.answered} requests they answered: the "on" figures miss the metrics' work; check metrics-cost-service.ts`);
   }
-  return { scenarios, fixedRate: rate, counted };
+  return { scenarios, fixedRate, counted };
 }
