@@ -1,10 +1,11 @@
 // `npm run bench:service`'s metrics-cost section: the service's CPU time per request with its metrics on and off, like
 // with like. Both variants are the same compiled server started the same way (metrics-cost-service.ts), on the same
 // Node, pinned to the same core, loaded from the other core with the same connections; only the RequestMetrics differ.
-// Each scenario starts with an uncounted warm-up run of each, then runs in rounds of one on and one off run back to back,
-// the order swapped every round, so a change in the machine's load falls on both; a round's ratio is on / off, and the
-// scenario's cost is the median of its rounds. Scenarios: the fast path at saturation on each path, the fast path at
-// one fixed rate (half the slower variant's capacity), node:http alone at saturation.
+// Scenarios: the fast path at saturation on each path and at one fixed rate (half the slower variant's capacity), and
+// node:http alone at saturation. Each round starts a fresh pair of processes (a process's JIT and heap settle their own
+// way and move its figures for as long as it lives, so one pair is one sample), warms both up, then measures each
+// scenario with one on and one off run back to back, the order swapped every round, so a change in the machine's load
+// falls on both. A round's figure is on / off; a scenario's cost is the median of its rounds.
 import { cpus } from 'node:os';
 import { get } from 'node:http';
 import { FAST_PATH_ENV } from '../../contract';
@@ -17,7 +18,8 @@ import { assertClean, runWrk } from './wrk';
 
 /** The bound of issue "Enforced and observable": the metrics add at most 10% to the service's CPU per request. */
 export const METRICS_COST_BOUND = 0.1;
-const WARMUP_SECONDS = 2;
+// Per variant and path, after each start: enough requests (tens of thousands) for the JIT to settle.
+const WARMUP_SECONDS = 1;
 
 /** Settings of the section. */
 export interface MetricsCostSettings {
@@ -25,21 +27,22 @@ export interface MetricsCostSettings {
   readonly threads: number;
   /** Length of each measured run, seconds. */
   readonly runSeconds: number;
-  /** On/off pairs per scenario. */
+  /** Rounds: fresh pairs of processes, one on/off pair of runs per scenario each. */
   readonly rounds: number;
   /** Endpoint paths to load at saturation; the fixed-rate and node:http scenarios use the first. */
   readonly paths: readonly string[];
 }
 
 /**
- * The section's settings: BENCH_METRICS_ROUNDS on/off pairs per scenario (default 4, an even count, so each variant
- * goes first equally often), each run 0.3 of BENCH_SECONDS long (3 s by default, at least 1 s).
+ * The section's settings: BENCH_METRICS_ROUNDS rounds (default 7), each a fresh pair of processes with one run per
+ * variant and scenario, each run a tenth of BENCH_SECONDS long (1 s by default, at least 1 s). Many short rounds rather
+ * than few long ones: a process's own speed, which only a new pair samples again, varies more than a run's.
  */
 export function metricsCostSettings(durationSeconds: number, env: NodeJS.ProcessEnv = process.env): Pick<MetricsCostSettings, 'rounds' | 'runSeconds'> {
-  const text = env.BENCH_METRICS_ROUNDS ?? '4';
+  const text = env.BENCH_METRICS_ROUNDS ?? '7';
   const rounds = Number(text);
-  if (!/^\d+$/.test(text) || rounds < 1 || rounds > 20) throw new Error(`BENCH_METRICS_ROUNDS is "${text}": set it to an integer from 1 to 20 (default 4)`);
-  return { rounds, runSeconds: Math.max(1, Math.round(durationSeconds * 0.3)) };
+  if (!/^\d+$/.test(text) || rounds < 1 || rounds > 30) throw new Error(`BENCH_METRICS_ROUNDS is "${text}": set it to an integer from 1 to 30 (default 7)`);
+  return { rounds, runSeconds: Math.max(1, Math.round(durationSeconds / 10)) };
 }
 
 /** The CPU microseconds per request of one round: one run with metrics, one without. */
@@ -150,13 +153,14 @@ function histogramCount(metricsPort: number): Promise<number> {
   });
 }
 
-/** Measures the section: the fast path at saturation on each path and at a fixed rate, then node:http at saturation. */
+/** Measures the section: in each round a fresh pair with the fast path, then a fresh pair with node:http alone. */
 export async function measureMetricsCost(s: MetricsCostSettings, log: (line: string) => void = console.log): Promise<MetricsCost> {
   const serverCpu = '0';
   const load = ['taskset', '-c', cpus().length > 1 ? '1' : '0'];
   const { fixedRate: fixedRateBinary } = benchTools();
   const counted = { histogram: 0, answered: 0 };
-  const scenarios: ScenarioCost[] = [];
+  // Each scenario's rounds, by label, in the order they are first measured.
+  const byScenario = new Map<string, Round[]>();
 
   /** A run of `durationSeconds` at saturation (wrk) on `path`. */
   const saturation = (path: string) => (durationSeconds: number): Run => async (v) => {
@@ -176,38 +180,36 @@ export async function measureMetricsCost(s: MetricsCostSettings, log: (line: str
     v.answered += result.requests;
     return { us: cpuUsPerRequest(cpuSeconds, result.requests), rps: result.rate };
   };
-  /**
-   * A scenario: an uncounted warm-up run on each variant (the load changed, so the JIT and GC settle again), then the
-   * rounds, logged as they end. Returns the median rate each variant answered at.
-   */
-  const scenario = async (label: string, pair: Pair, run: (durationSeconds: number) => Run) => {
-    for (const variant of roundOrder(0)) await run(WARMUP_SECONDS)(pair[variant]);
-    const rounds: Round[] = [];
-    const rps = { on: [] as number[], off: [] as number[] };
-    for (let i = 0; i < s.rounds; i++) {
-      const us = { on: 0, off: 0 };
-      for (const variant of roundOrder(i)) {
-        const r = await run(s.runSeconds)(pair[variant]);
-        us[variant] = r.us;
-        rps[variant].push(r.rps);
-      }
-      rounds.push(us);
-      log(`  metrics cost, ${label}, round ${i + 1}: on ${us.on.toFixed(2)}, off ${us.off.toFixed(2)} CPU-us/request (${(us.on / us.off).toFixed(3)})`);
+  /** Round `i` of scenario `label`: one run on each variant, in the round's order; logged. Returns both rates. */
+  const measure = async (i: number, label: string, pair: Pair, run: (durationSeconds: number) => Run) => {
+    const us = { on: 0, off: 0 };
+    const rps = { on: 0, off: 0 };
+    for (const variant of roundOrder(i)) {
+      const r = await run(s.runSeconds)(pair[variant]);
+      us[variant] = r.us;
+      rps[variant] = r.rps;
     }
-    scenarios.push({ label, rounds, cost: costOf(rounds) });
-    return { on: median(rps.on), off: median(rps.off) };
+    if (!byScenario.has(label)) byScenario.set(label, []);
+    byScenario.get(label)!.push(us);
+    log(`  metrics cost, round ${i + 1}, ${label}: on ${us.on.toFixed(2)}, off ${us.off.toFixed(2)} CPU-us/request (${(us.on / us.off).toFixed(3)})`);
+    return rps;
   };
-  /** Starts a pair, runs `body`, checks the variant with metrics counted every request it answered, stops both. */
-  const withPair = async (fastPath: boolean, body: (pair: Pair) => Promise<void>) => {
+  /**
+   * Starts a fresh pair, warms both up with each of `warmUp`, runs `body`, checks the variant with metrics counted every
+   * request it answered, and stops both.
+   */
+  const withPair = async (i: number, fastPath: boolean, warmUp: ReadonlyArray<(durationSeconds: number) => Run>, body: (pair: Pair) => Promise<void>) => {
     const started: Variant[] = [];
     try {
-      for (const variant of ['on', 'off'] as const) started.push(await startVariant(variant, fastPath, serverCpu));
-      const [on, off] = started;
-      if (on.metricsPort === undefined || off.metricsPort !== undefined) {
-        throw new Error(`metrics cost: the on variant must serve metrics and the off one none (metrics ports ${on.metricsPort}, ${off.metricsPort}): check metrics-cost-service.ts`);
+      for (const variant of roundOrder(i)) started.push(await startVariant(variant, fastPath, serverCpu));
+      const on = started.find((v) => v.metricsPort !== undefined);
+      const off = started.find((v) => v.metricsPort === undefined);
+      if (on === undefined || off === undefined) {
+        throw new Error(`metrics cost: one variant must serve metrics and the other none (metrics ports ${started.map((v) => v.metricsPort).join(', ')}): check metrics-cost-service.ts`);
       }
+      for (const run of warmUp) for (const v of started) await run(WARMUP_SECONDS)(v);
       await body({ on, off });
-      counted.histogram += await histogramCount(on.metricsPort);
+      counted.histogram += await histogramCount(on.metricsPort!);
       counted.answered += on.answered;
     } finally {
       await Promise.all(started.map((v) => v.stop()));
@@ -215,20 +217,24 @@ export async function measureMetricsCost(s: MetricsCostSettings, log: (line: str
   };
 
   let fixedRate = 0;
-  const [first, ...others] = s.paths;
-  await withPair(true, async (pair) => {
-    const capacity = await scenario(`fast path, saturation, ${first}`, pair, saturation(first));
-    for (const path of others) await scenario(`fast path, saturation, ${path}`, pair, saturation(path));
-    // One fixed rate for both: half the slower one's capacity on the first path.
-    fixedRate = fixedRateFor([capacity.on, capacity.off]);
-    await scenario(`fast path, ${fixedRate} req/s, ${first}`, pair, fixed(first, fixedRate));
-  });
-  await withPair(false, async (pair) => {
-    await scenario(`node:http only, saturation, ${first}`, pair, saturation(first));
-  });
+  const [first] = s.paths;
+  for (let i = 0; i < s.rounds; i++) {
+    await withPair(i, true, s.paths.map(saturation), async (pair) => {
+      for (const path of s.paths) {
+        const rps = await measure(i, `fast path, saturation, ${path}`, pair, saturation(path));
+        // One fixed rate for every round: half the slower variant's capacity on the first path in the first round.
+        if (i === 0 && path === first) fixedRate = fixedRateFor([rps.on, rps.off]);
+      }
+      await measure(i, `fast path, ${fixedRate} req/s, ${first}`, pair, fixed(first, fixedRate));
+    });
+    await withPair(i, false, [saturation(first)], async (pair) => {
+      await measure(i, `node:http only, saturation, ${first}`, pair, saturation(first));
+    });
+  }
   // Every answered request was counted; a run's last requests may be counted and not answered before it stopped.
   if (counted.histogram < counted.answered) {
     throw new Error(`metrics cost: the variants with metrics counted ${counted.histogram} of the ${counted.answered} requests they answered: the "on" figures miss the metrics' work; check metrics-cost-service.ts`);
   }
+  const scenarios = [...byScenario].map(([label, rounds]) => ({ label, rounds, cost: costOf(rounds) }));
   return { scenarios, fixedRate, counted };
 }

@@ -65,12 +65,12 @@ test('rounds swap which variant goes first', () => {
   expect([0, 1, 2, 3].map(roundOrder)).toEqual([['on', 'off'], ['off', 'on'], ['on', 'off'], ['off', 'on']]);
 });
 
-test('the metrics-cost settings: 4 rounds, runs 0.3 of BENCH_SECONDS and at least 1 s; bad rounds named', () => {
-  expect(metricsCostSettings(10, {})).toEqual({ rounds: 4, runSeconds: 3 });
-  expect(metricsCostSettings(2, { BENCH_METRICS_ROUNDS: '6' })).toEqual({ rounds: 6, runSeconds: 1 });
-  expect(metricsCostSettings(1, {})).toEqual({ rounds: 4, runSeconds: 1 });
-  for (const bad of ['x', '0', '21', '2.5', '']) {
-    expect(() => metricsCostSettings(10, { BENCH_METRICS_ROUNDS: bad })).toThrow(`BENCH_METRICS_ROUNDS is "${bad}": set it to an integer from 1 to 20 (default 4)`);
+test('the metrics-cost settings: 7 rounds, runs a tenth of BENCH_SECONDS and at least 1 s; bad rounds named', () => {
+  expect(metricsCostSettings(10, {})).toEqual({ rounds: 7, runSeconds: 1 });
+  expect(metricsCostSettings(30, { BENCH_METRICS_ROUNDS: '12' })).toEqual({ rounds: 12, runSeconds: 3 });
+  expect(metricsCostSettings(2, {})).toEqual({ rounds: 7, runSeconds: 1 });
+  for (const bad of ['x', '0', '31', '2.5', '']) {
+    expect(() => metricsCostSettings(10, { BENCH_METRICS_ROUNDS: bad })).toThrow(`BENCH_METRICS_ROUNDS is "${bad}": set it to an integer from 1 to 30 (default 7)`);
   }
 });
 
