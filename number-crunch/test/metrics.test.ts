@@ -133,6 +133,20 @@ describe.each([['the fast path', true], ['node:http alone', false]])('%s', (_lab
     const counts = await rise(stack, () => keepAlive(stack.port, MIXED, true));
     expect(counts).toEqual(MIXED_COUNTS);
   });
+
+  test('GET and HEAD of the same route and status on one connection count under their own method', async () => {
+    const stack = await start(fastPath);
+    const request = (method: string, target: string, last = false) => `${method} ${target} HTTP/1.1\r\nHost: x\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
+    const requests = [
+      request('GET', '/healthz'), request('HEAD', '/healthz'), request('HEAD', '/healthz'), request('GET', '/healthz'),
+      request('GET', '/square-root/4'), request('HEAD', '/square-root/4'), request('GET', '/square-root/x'), request('GET', '/healthz', true),
+    ];
+    const counts = await rise(stack, () => rawExchange(stack.port, requests.join('')));
+    expect(counts).toEqual({
+      'GET /healthz 200': 3, 'HEAD /healthz 200': 2, 'GET /square-root/{number} 200': 1, 'HEAD /square-root/{number} 200': 1,
+      'GET /square-root/{number} 400': 1,
+    });
+  });
 });
 
 describe('requests node:http answers on a fast-path server', () => {
