@@ -26,6 +26,17 @@ test('forwards to the upstream FQDN and port, never "service:namespace"', () => 
   expect(directive(conf, 'proxy_pass')).toEqual([`http://${upstreamBlockName(serviceAddress('api', 'shop', 9000))}`]);
 });
 
+test('with a fallback: every try through the Service, then two more on the fallback\'s pods', () => {
+  const fallback = serviceAddress('number-crunch-service-pods', 'default', 8080);
+  const conf = renderNginxConf(options({ upstreamTries: 4, fallback }));
+  expect(directive(conf, 'server')).toEqual([
+    ...Array(4).fill('number-crunch-service.default.svc.cluster.local:8080 resolve max_fails=0'),
+    'number-crunch-service-pods.default.svc.cluster.local:8080 resolve backup max_fails=0',
+  ]);
+  expect(directive(conf, 'proxy_next_upstream_tries')).toEqual(['6']);
+  expect(directive(renderNginxConf(options({ upstreamTries: 1, fallback })), 'proxy_next_upstream_tries')).toEqual(['3']);
+});
+
 test('re-resolves the upstream through the resolver, in a shared zone, at the given interval', () => {
   const conf = renderNginxConf(options({ resolver: '10.152.183.10', resolveIntervalSeconds: 7, connectTimeoutSeconds: 2 }));
   expect(directive(conf, 'resolver')).toEqual(['10.152.183.10 valid=7s ipv6=off']);

@@ -56,7 +56,7 @@ describe('defaults: the tutorial setup on microk8s', () => {
   test('wired correctly in the default namespace', () => expectWiredCorrectly(objects, 'default'));
 
   test('the proxy falls back to the app pods\' headless Service while the ClusterIP Service\'s name has no address', () => {
-    expect(chart.proxy.nginxConf).toContain('server number-crunch-service-pods.default.svc.cluster.local:8080 resolve backup;');
+    expect(chart.proxy.nginxConf).toContain('server number-crunch-service-pods.default.svc.cluster.local:8080 resolve backup max_fails=0;');
   });
 
   test('the ClusterIP and LoadBalancer Services have different names', () => {

@@ -100,7 +100,7 @@ describe('props', () => {
   test('fallbackUpstream: a backup server, re-resolved like the upstream; never the upstream itself', () => {
     expect(build().proxy.nginxConf).not.toMatch(/backup/);
     const pods = ServiceAddresses.of('api-pods', 'shop', 8080);
-    expect(build({ fallbackUpstream: pods }).proxy.nginxConf).toContain('server api-pods.shop.svc.cluster.local:8080 resolve backup;');
+    expect(build({ fallbackUpstream: pods }).proxy.nginxConf).toContain('server api-pods.shop.svc.cluster.local:8080 resolve backup max_fails=0;');
     expect(() => build({ fallbackUpstream: upstream })).toThrow(/fallbackUpstream.*another name than upstream/);
     expect(() => build({ fallbackUpstream: ServiceAddresses.of('api-pods', 'shop', 0) })).toThrow(/fallbackUpstream\.port/);
   });

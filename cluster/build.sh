@@ -59,6 +59,25 @@ build_metallb() {
     go.universe.tf/metallb/controller go.universe.tf/metallb/speaker
 }
 
+# kube-router, run with its network policy controller only; the version it reports is the release's.
+build_kube_router() {
+  [ -x "$KUBE_ROUTER_BIN/kube-router" ] && { log "kube-router $KUBE_ROUTER_VERSION: cached"; return; }
+  local out="$KUBE_ROUTER_BIN"
+  mkdir -p "$out.tmp"
+  step "build kube-router $KUBE_ROUTER_VERSION" "$NC_LOGS/build-kube-router.log" \
+    in_dir "$SET_BUILD_DIR/kube-router" "${GO_NICE[@]}" build \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    -o "$out.tmp/" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+  rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
+# metrics-server, with its own toolchain (cluster/versions.sh): it needs a newer Go than the v1.27 set's.
+build_metrics_server() {
+  [ -x "$METRICS_SERVER_BIN/metrics-server" ] && { log "metrics-server $METRICS_SERVER_VERSION: cached"; return; }
+  GOTOOLCHAIN="$METRICS_SERVER_TOOLCHAIN" go_build_module "metrics-server $METRICS_SERVER_VERSION" \
+    "$SET_BUILD_DIR/metrics-server" "$METRICS_SERVER_BIN" sigs.k8s.io/metrics-server/cmd/metrics-server
+}
+
 # The tests' load generator (cluster/loadgen, standard library only): always built, Go's build cache makes that
 # about a second when nothing changed.
 build_loadgen() {
@@ -72,9 +91,11 @@ case "$what" in
   etcd) build_etcd ;;
   coredns) build_coredns ;;
   metallb) build_metallb ;;
+  kube-router) build_kube_router ;;
+  metrics-server) build_metrics_server ;;
   loadgen) build_loadgen ;;
   binaries|all)
-    build_kubernetes; build_etcd; build_coredns; build_metallb; build_loadgen ;;
-  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, loadgen, binaries or all)" ;;
+    build_kubernetes; build_etcd; build_coredns; build_metallb; build_kube_router; build_metrics_server; build_loadgen ;;
+  *) die "unknown build target '$what' (use kubernetes, etcd, coredns, metallb, kube-router, metrics-server, loadgen, binaries or all)" ;;
 esac
 log "build ($what) finished in $((SECONDS - start))s"

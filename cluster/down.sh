@@ -54,6 +54,7 @@ stop() {
 # 1. kubelet first, so that it restarts nothing; then the other Kubernetes components.
 stop kubelet "$K8S_BIN/kubelet"
 stop kube-proxy "$K8S_BIN/kube-proxy"
+stop kube-router "$KUBE_ROUTER_BIN/kube-router"
 stop kube-scheduler "$K8S_BIN/kube-scheduler"
 stop kube-controller-manager "$K8S_BIN/kube-controller-manager"
 
@@ -100,6 +101,11 @@ for ipt in iptables ip6tables; do
   done
 done
 
+# kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*, inet6:KUBE-* for IPv6, and the TMP-<16 base32 characters> of a swap
+# it was killed in), once no rule refers to them.
+our_ipsets() { command -v ipset >/dev/null && ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-|TMP-[A-Z2-7]{16}$)'; }
+for s in $(our_ipsets); do ipset destroy "$s" 2>/dev/null; done
+
 # 4. Mounts under the state directory (container root filesystems, pod volumes, network namespaces), deepest first.
 if [ -d "$STATE_DIR" ]; then
   for i in 1 2 3; do
@@ -144,6 +150,7 @@ for ipt in iptables ip6tables; do
     $ipt -t $table -S 2>/dev/null | grep -qE -- '(KUBE-|CNI-|NC-)' && problems+=("$ipt -t $table chains")
   done
 done
+[ -z "$(our_ipsets)" ] || problems+=("ipsets: $(our_ipsets | tr '\n' ' ')")
 grep -q " $STATE_DIR/" /proc/self/mounts && problems+=("mounts under $STATE_DIR")
 [ -e "$STATE_DIR" ] && problems+=("$STATE_DIR")
 if [ ${#problems[@]} -gt 0 ]; then

@@ -15,7 +15,7 @@ total_start=$SECONDS
 ip netns list >/dev/null 2>&1 || die "'ip netns' does not work here (iproute2 with network namespace support is needed)"
 missing=()
 for spec in containerd=containerd containerd-shim-runc-v2=containerd ctr=containerd runc=runc buildah=buildah \
-  iptables=iptables conntrack=conntrack openssl=openssl curl=curl nsenter=util-linux; do
+  iptables=iptables ipset=ipset conntrack=conntrack openssl=openssl curl=curl nsenter=util-linux; do
   command -v "${spec%%=*}" >/dev/null || missing+=("${spec#*=}")
 done
 for plugin in bridge host-local loopback portmap; do
@@ -133,9 +133,12 @@ make_pki() {
   cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:$NODE_IP,DNS:$NODE_NAME"
   cert kubelet2 "/O=system:nodes/CN=system:node:$NODE2_NAME" "IP:$NODE2_IP,DNS:$NODE2_NAME"
   cert kube-proxy "/CN=system:kube-proxy"
+  cert kube-router "/CN=kube-router"
+  # The API server's client certificate towards aggregated APIs (metrics-server), accepted there by its name only.
+  cert front-proxy-client "/CN=front-proxy-client"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-  for who in admin controller-manager scheduler kubelet kubelet2 kube-proxy; do
+  for who in admin controller-manager scheduler kubelet kubelet2 kube-proxy kube-router; do
     local kc="$STATE_DIR/config/$who.kubeconfig"
     kubectl config set-cluster nc --server="https://$NODE_IP:6443" --certificate-authority="$pki/ca.crt" --embed-certs --kubeconfig="$kc"
     kubectl config set-credentials "$who" --client-certificate="$pki/$who.crt" --client-key="$pki/$who.key" --embed-certs --kubeconfig="$kc"
@@ -165,7 +168,12 @@ start_proc kube-apiserver "$K8S_BIN/kube-apiserver" \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --kubelet-preferred-address-types=InternalIP \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-  --allow-privileged=true --profiling=false
+  --allow-privileged=true --profiling=false \
+  --requestheader-client-ca-file="$pki/ca.crt" --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
+  --enable-aggregator-routing=true
 wait_for "kube-apiserver ready" 120 kubectl get --raw /readyz
 
 start_proc kube-controller-manager "$K8S_BIN/kube-controller-manager" \
@@ -337,6 +345,21 @@ start_proc kube-proxy "$K8S_BIN/kube-proxy" --config="$STATE_DIR/config/kube-pro
 wait_for "node $NODE_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
 
 # ---------------------------------------------------------------------------------------------------------------
+# NetworkPolicy enforcement: kube-router's network policy controller only (no routing, no service proxy), one for the
+# machine. It enforces the policies of the pods whose hostIP is its node's address ($NODE_NAME's): both nodes share
+# this network namespace, and a second kube-router (for $NODE2_NAME) would remove the first one's chains at each
+# sync, so the pods on $NODE2_NAME are not enforced (their peers' rules still apply: traffic to and from a pod on
+# $NODE_NAME is checked whichever node the other end runs on). The tests that need enforcement keep their pods on
+# $NODE_NAME. No health port (it would listen on every interface of the machine), no metrics port.
+step "kube-router $KUBE_ROUTER_VERSION RBAC" "$STATE_DIR/logs/kube-router-rbac.log" \
+  kubectl apply -f "$CLUSTER_DIR/manifests/kube-router-rbac.yaml"
+start_proc kube-router "$KUBE_ROUTER_BIN/kube-router" --kubeconfig="$STATE_DIR/config/kube-router.kubeconfig" \
+  --hostname-override="$NODE_NAME" --run-firewall --run-router=false --run-service-proxy=false \
+  --service-cluster-ip-range="$SERVICE_CIDR" --health-port=0 --metrics-port=0
+wait_for "kube-router's firewall chains in place" 60 bash -c \
+  'iptables -S FORWARD | grep -q -- "-j KUBE-ROUTER-FORWARD" && iptables -S KUBE-NWPLCY-DEFAULT'
+
+# ---------------------------------------------------------------------------------------------------------------
 # CoreDNS and MetalLB
 deploy_coredns() {
   set -e
@@ -360,6 +383,19 @@ wait_for "MetalLB speaker running" 120 kubectl -n metallb-system rollout status 
 # The pool goes through MetalLB's validating webhook, served by the controller once its certificate is in place.
 wait_for "MetalLB IPAddressPool and L2Advertisement accepted" 90 kubectl apply -f "$CLUSTER_DIR/manifests/metallb-pool.yaml"
 
+# metrics-server (the autoscaler's resource metrics): upstream's manifests/base as it is, with the published image's
+# name and two flags a test cluster needs: the kubelets' serving certificates are not verified (they are signed by
+# the cluster's CA, which metrics-server is not given), and it runs on the first node.
+deploy_metrics_server() {
+  set -e
+  kubectl kustomize "$(GO_TOOLCHAIN="$METRICS_SERVER_TOOLCHAIN" go_mod_dir sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION")/manifests/base" \
+    | sed "s|image: gcr.io/k8s-staging-metrics-server/metrics-server:master|image: $METRICS_SERVER_IMAGE|" | kubectl apply -f -
+  kubectl -n kube-system patch deployment metrics-server --type json -p '[
+    {"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--kubelet-insecure-tls"},
+    {"op": "add", "path": "/spec/template/spec/nodeSelector/kubernetes.io~1hostname", "value": "'"$NODE_NAME"'"}]'
+}
+step "deploy metrics-server $METRICS_SERVER_VERSION (upstream manifests/base)" "$STATE_DIR/logs/metrics-server.log" deploy_metrics_server
+
 # ---------------------------------------------------------------------------------------------------------------
 # The second node: its own containerd (root, state, socket, runc root, pod subnet $NODE2_POD_CIDR on the same pod
 # bridge) and kubelet (root dir, address $NODE2_IP, healthz port), both in a mount namespace of their own where
@@ -377,6 +413,9 @@ step "import $(wc -l <"$CLUSTER_IMAGES_LIST") images into the containerd of $NOD
 kubelet_config "$STATE_DIR/config/kubelet-node2.yaml" "$NODE2_IP" "$node2/containerd" kubelet2 10258
 start_node2_kubelet
 wait_for "node $NODE2_NAME Ready" 120 kubectl wait --for=condition=Ready "node/$NODE2_NAME" --timeout=1s
+
+wait_for "metrics-server serving node metrics" 180 bash -c \
+  "kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes | grep -q '\"$NODE2_NAME\"'"
 
 cat >"$STATE_DIR/env" <<EOF
 KUBECONFIG=$KUBECONFIG

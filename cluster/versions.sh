@@ -46,6 +46,14 @@ case "$NC_CLUSTER_SET" in
     exit 1
     ;;
 esac
+# kube-router's network policy controller enforces NetworkPolicies (the bridge CNI does not); the only release the
+# Go module proxy serves (v2.x) is v2.1.0. Both sets.
+KUBE_ROUTER_VERSION=v2.1.0
+# metrics-server (the autoscaler's resource metrics): the Go module proxy serves v0.8.0 and v0.9.0; v0.8.0 declares
+# support for Kubernetes 1.31+ (0.7.x, "1.27+", is not on the proxy) and works on v1.27.16 here. It requires Go 1.24.4,
+# so both sets build it with this toolchain (one binary for both).
+METRICS_SERVER_VERSION=v0.8.0
+METRICS_SERVER_TOOLCHAIN=go1.26.8
 # The pause image containerd runs as every pod's sandbox (a stand-in, built from cluster/images/pause/pause.c; the
 # same for both sets).
 PAUSE_IMAGE=registry.k8s.io/pause:3.9

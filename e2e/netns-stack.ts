@@ -258,6 +258,22 @@ export class NetnsStack {
     this.dns!.set(this.options.spec.upstreamHost, ip);
   }
 
+  /** Makes the stub cluster DNS answer the fallback's name (the headless Service's) with each of `ips`. */
+  setFallbackAddresses(ips: readonly string[]): void {
+    const host = this.options.spec.fallbackHost;
+    if (!host) throw new Error('setFallbackAddresses: the config under test has no fallback upstream');
+    this.dns!.set(host, ips);
+  }
+
+  /**
+   * Gives the app pod `ip` too, where every connection is reset: a pod whose process just died (its network
+   * namespace stays, nothing listens).
+   */
+  addDeadPodAddress(ip: string): void {
+    this.addAppAddress(ip);
+    run(['ip', 'netns', 'exec', this.appNs, 'iptables', '-A', 'INPUT', '-d', `${ip}/32`, '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+  }
+
   /** DNS queries the stub cluster DNS answered so far. */
   get dnsQueries(): number {
     return this.dns?.queries ?? 0;
@@ -271,7 +287,7 @@ export class NetnsStack {
     run(['ip', '-n', this.appNs, 'addr', 'add', `${ip}/32`, 'dev', `nc${this.id}a2`]);
     run(['ip', '-n', this.proxyNs, 'route', 'add', `${ip}/32`, 'dev', `nc${this.id}p2`]);
     // The way back to the proxy pod's end of the link stays when the old address (and its /30) goes.
-    run(['ip', '-n', this.appNs, 'route', 'add', `${this.subnet}.9/32`, 'dev', `nc${this.id}a2`]);
+    run(['ip', '-n', this.appNs, 'route', 'replace', `${this.subnet}.9/32`, 'dev', `nc${this.id}a2`]);
   }
 
   /** Takes the app pod's address the proxy reached it at away (the old ClusterIP of a deleted Service), or gives it back. */

@@ -21,15 +21,18 @@ export class StubDns {
     return dns;
   }
 
-  private readonly records = new Map<string, string>();
+  private readonly records = new Map<string, string[]>();
   private asked = 0;
 
   private constructor(private readonly socket: Socket) {}
 
-  /** Answers `name` (case-insensitive, without a trailing dot) with the IPv4 address `ip`; undefined removes it. */
-  set(name: string, ip: string | undefined): void {
+  /**
+   * Answers `name` (case-insensitive, without a trailing dot) with the IPv4 address `ip`, or each of several (as a
+   * headless Service's name answers its pods); undefined removes it.
+   */
+  set(name: string, ip: string | readonly string[] | undefined): void {
     if (ip === undefined) this.records.delete(name.toLowerCase());
-    else this.records.set(name.toLowerCase(), ip);
+    else this.records.set(name.toLowerCase(), typeof ip === 'string' ? [ip] : [...ip]);
   }
 
   /** How many queries were answered so far. */
@@ -54,13 +57,13 @@ export class StubDns {
     if (at + 5 > msg.length) return undefined;
     const question = msg.subarray(12, at + 5);
     const qtype = msg.readUInt16BE(at + 1);
-    const ip = this.records.get(labels.join('.').toLowerCase());
-    const answers = ip !== undefined && qtype === 1 ? [ip] : [];
+    const ips = this.records.get(labels.join('.').toLowerCase());
+    const answers = ips !== undefined && qtype === 1 ? ips : [];
     this.asked++;
     const header = Buffer.alloc(12);
     header.writeUInt16BE(msg.readUInt16BE(0), 0);
     // QR, the query's RD, RA; RCODE 3 (NXDOMAIN) for an unknown name.
-    header.writeUInt16BE(0x8080 | (msg[2] & 0x01) << 8 | (ip === undefined ? 3 : 0), 2);
+    header.writeUInt16BE(0x8080 | (msg[2] & 0x01) << 8 | (ips === undefined ? 3 : 0), 2);
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answers.length, 6);
     const records = answers.map((a) => {

@@ -128,6 +128,14 @@ export const STUB_STATUS_PATH = '/stub_status';
 /** Path prefix of the internal locations answering PROXY_ERRORS. */
 export const PROXY_ERROR_PREFIX = '/nginx-error/';
 
+/** Tries nginx adds on the fallback's pods, by their own addresses, after the tries through the Service. */
+export const FALLBACK_TRIES = 2;
+
+/** Connections nginx may try for one idempotent request: every try through the Service, then the fallback's. */
+export function totalTries(o: Pick<NginxConfOptions, 'upstreamTries' | 'fallback'>): number {
+  return o.upstreamTries + (o.fallback ? FALLBACK_TRIES : 0);
+}
+
 /** Name of the `upstream {}` block: the Service name made a valid nginx identifier. */
 export function upstreamBlockName(upstream: ServiceAddress): string {
   return `${upstream.serviceName.replace(/[^a-zA-Z0-9]/g, '_')}_upstream`;
@@ -201,12 +209,18 @@ ${healthLocation}
   // - the upstream is the Service's DNS name, re-resolved every resolveIntervalSeconds through the cluster DNS
   //   (`resolve` in a shared-memory `zone`, nginx >= 1.27.3), so a re-created Service's new ClusterIP is followed
   //   while the keep-alive pool stays; kube-proxy spreads the connections over ready pods;
-  // - the Service is listed once per try: nginx retries only on another `server`, and each new connection through
-  //   the ClusterIP is given a pod anew by kube-proxy. max_fails=0: a failed connection says one pod is gone, not the
-  //   Service, which must never be marked down. Only idempotent requests are retried (nginx's default), and within
-  //   the read timeout in all;
-  // - the fallback is a `backup` server: used only while the upstream's name has no address (a deleted Service
-  //   answers NXDOMAIN, which empties the upstream until the next resolution), never besides it;
+  // - nginx retries only on another `server`, so the Service is listed once per try through it: each new connection
+  //   through the ClusterIP is given a pod anew by kube-proxy. max_fails=0: a failed connection says one pod is gone,
+  //   not the Service, which must never be marked down. Only idempotent requests are retried (nginx's default), and
+  //   within the read timeout in all;
+  // - the fallback is a `backup` server, the same pods by their own addresses. nginx turns to it once every primary
+  //   server failed this request or has no address (a deleted Service answers NXDOMAIN until the next resolution),
+  //   with FALLBACK_TRIES tries of its own, each to a different pod. A pod that just died is still an endpoint until
+  //   the kubelet notices, and kube-proxy may hand it every try through the Service; the pods' own addresses then
+  //   reach the live one. The Service's tries come first: in a rollout or a drain kube-proxy follows the endpoints
+  //   within a second, while the pods' DNS answer may be older (nginx's interval plus the cluster DNS's cache).
+  //   max_fails=0 here too: a pod that failed one request is not held down for the next ones (after a moment with no
+  //   pod up, it would answer 502 for fail_timeout while its Service's name has no address);
   // - errors nginx makes itself answer in JSON, like the service, from internal locations (a request whose URI nginx
   //   failed to parse cannot go to a named location);
   // - a client gets a few seconds for its head, each body read and each write; a half-sent head then frees its
@@ -267,7 +281,7 @@ ${limits ? `
     upstream ${upstream} {
         zone ${upstream} 64k;
 ${Array.from({ length: o.upstreamTries }, () => `        server ${o.upstream.fqdn}:${o.upstream.port} resolve max_fails=0;`).join('\n')}
-${o.fallback ? `        server ${o.fallback.fqdn}:${o.fallback.port} resolve backup;\n` : ''}        keepalive ${o.upstreamKeepalive};
+${o.fallback ? `        server ${o.fallback.fqdn}:${o.fallback.port} resolve backup max_fails=0;\n` : ''}        keepalive ${o.upstreamKeepalive};
         keepalive_requests 10000;
         keepalive_timeout 60s;
     }
@@ -292,7 +306,7 @@ ${healthLocation}
             proxy_connect_timeout ${o.connectTimeoutSeconds}s;
             proxy_read_timeout ${o.readTimeoutSeconds}s;
             proxy_next_upstream error timeout;
-            proxy_next_upstream_tries ${o.upstreamTries};
+            proxy_next_upstream_tries ${totalTries(o)};
             proxy_next_upstream_timeout ${o.readTimeoutSeconds}s;
         }
     }

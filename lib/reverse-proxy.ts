@@ -47,10 +47,11 @@ export interface NginxTuningProps {
    */
   readonly readTimeoutSeconds?: number;
   /**
-   * Connections nginx tries for one idempotent request (GET, HEAD) whose upstream connection fails or times out,
-   * each through the Service anew (kube-proxy picks the pod, so a try after the first misses a dead pod of two with
-   * probability 1/2: 5 tries leave a request on a pod that just died a 1-in-16 chance to fail). Other methods are
-   * never retried. 1: no retry.
+   * Connections nginx tries through the Service for one idempotent request (GET, HEAD) whose upstream connection
+   * fails or times out, each a new pick of kube-proxy's, which may land on a pod that just died again (its endpoint
+   * stays until the kubelet notices). With a `fallbackUpstream`, two more tries follow on its pods by their own
+   * addresses, each a different pod, so one dead pod never fails the request. Other methods are never retried.
+   * 1: no retry through the Service.
    * @default 5
    * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream
    */
@@ -191,10 +192,11 @@ export interface ReverseProxyProps extends WorkloadProps {
    */
   readonly configMapName?: string;
   /**
-   * Where requests go while `upstream`'s name has no address (its Service deleted and not yet re-created, which
-   * would otherwise answer 502 until nginx resolves the name again): the same pods by another name, e.g.
-   * `NumberCrunchApp.podsAddress` (a headless Service). `NumberCrunchChart` sets it to its app's.
-   * @default - none: while the upstream's name has no address, requests are answered 502
+   * The same pods by another name, e.g. `NumberCrunchApp.podsAddress` (a headless Service), for what the Service
+   * alone cannot do: serve while `upstream`'s name has no address (its Service deleted and not yet re-created, which
+   * would otherwise answer 502 until nginx resolves the name again), and two more tries of a request whose tries
+   * through the Service all failed, each on a different pod. `NumberCrunchChart` sets it to its app's.
+   * @default - none: while the upstream's name has no address, requests are answered 502; every retry goes through the Service
    */
   readonly fallbackUpstream?: ServiceAddress;
   /**

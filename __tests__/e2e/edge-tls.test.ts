@@ -1,63 +1,20 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecureVersion, connect as tlsConnect } from 'node:tls';
-import { Testing } from 'cdk8s';
-import { e2eUnavailableReason, NetnsStack, nginxVersion } from '../../e2e/netns-stack';
+import { NetnsStack } from '../../e2e/netns-stack';
 import { parseAnswer, rawExchange } from '../../e2e/raw-http';
-import { proxyStackSpec, ProxyStackSpec } from '../../e2e/stack-spec';
-import { NumberCrunchChart } from '../../lib';
+import { makeCertificate, TLS_HOST as HOST, tlsStack, tlsUnavailableReason } from '../../e2e/tls';
 import { SERVICE_MAIN } from '../../number-crunch/test/service-process';
-import { runOk } from '../../test-support/run';
-import { K8sObject } from '../../validation/manifests';
 
 // HTTPS at the proxy (`proxy.tls`), end to end: the chart synthesized with TLS on, its nginx.conf in the real nginx of
 // the harness, a certificate made here by openssl mounted where the pod mounts the Secret. `http2 on;` needs nginx
 // 1.25.1 or later (Debian bookworm's 1.22 refuses the config): these tests skip on an older nginx, with the reason
 // printed, and fail under CI=true.
-const NEEDED = [1, 25, 1];
-const HOST = 'calc.example';
-const version = nginxVersion();
-/** True when version a is older than version b. */
-const older = (a: number[], b: number[]): boolean => {
-  const i = a.findIndex((v, k) => v !== b[k]);
-  return i >= 0 && a[i] < b[i];
-};
-const tooOld = version !== undefined && older(version, NEEDED);
-const unavailable = e2eUnavailableReason() ??
-  (tooOld ? `HTTPS with \`http2 on;\` needs nginx >= ${NEEDED.join('.')}, this machine has ${version!.join('.')} (install a newer nginx, e.g. Debian unstable's)` : undefined);
-
-/** The TLS chart's proxy stack, where its proxy pod mounts the Secret, and its HTTPS port. */
-function tlsStack(): { spec: ProxyStackSpec; secretMountPath: string; tlsPort: number } {
-  const chart = new NumberCrunchChart(Testing.app(), 'number-crunch', { proxy: { tls: { secretName: 'calc-tls' } } });
-  const objects = Testing.synth(chart) as K8sObject[];
-  const pod = (objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'number-crunch-proxy')!.spec as
-    { template: { spec: { volumes: Array<{ name: string; secret?: object }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } }).template.spec;
-  const volume = pod.volumes.find((v) => v.secret)!;
-  return {
-    spec: proxyStackSpec(objects),
-    secretMountPath: pod.containers[0].volumeMounts.find((m) => m.name === volume.name)!.mountPath,
-    tlsPort: chart.proxy.tlsPort!,
-  };
-}
-
-/** A CA and a server certificate for HOST, as a kubernetes.io/tls Secret's files (tls.crt, tls.key); returns the CA. */
-function makeCertificate(dir: string): string {
-  const f = (name: string) => join(dir, name);
-  runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', '/CN=number-crunch test CA', '-keyout', f('ca.key'), '-out', f('ca.crt')]);
-  runOk('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${HOST}`,
-    '-keyout', f('tls.key'), '-out', f('tls.csr')]);
-  writeFileSync(f('san.ext'), `subjectAltName=DNS:${HOST}\n`);
-  runOk('openssl', ['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-days', '2', '-out', f('tls.crt'), '-extfile', f('san.ext')]);
-  chmodSync(dir, 0o755);
-  for (const name of ['tls.crt', 'tls.key']) chmodSync(f(name), 0o644);
-  return readFileSync(f('ca.crt'), 'utf8');
-}
+const unavailable = tlsUnavailableReason();
 
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string; protocol?: string | null };
 

@@ -120,6 +120,46 @@ if (unavailable) {
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
   }, 60_000);
 
+  test('the Service keeps sending connections to a pod that just died: the retries reach the live pod by its own address, no request fails', async () => {
+    const interval = Number(/^\s*resolver\s+\S+\s+valid=(\d+)s/m.exec(spec.nginxConf)?.[1]);
+    expect(interval).toBeGreaterThan(0);
+    const dead = `${stack.subnet}.203`;
+    stack.addDeadPodAddress(dead);
+    const resets = (): number => Number(/^\s*(\d+)\s+\d+\s+REJECT\b.*tcp-reset/m.exec(execFileSync('ip',
+      ['netns', 'exec', stack.appNs, 'iptables', '-nvxL', 'INPUT']).toString())?.[1] ?? NaN);
+    const run = async (count: number): Promise<number[]> => {
+      const statuses: number[] = [];
+      for (let i = 0; i < count; i++) statuses.push((await httpGet(stack.proxyUrl('/square-root/4'), 3_000)).status);
+      return statuses;
+    };
+    const settle = () => new Promise((r) => setTimeout(r, (interval + 1) * 1_000));
+    try {
+      // The worst case of a kill: every connection through the ClusterIP goes to the dead pod, which the headless
+      // name still lists beside the live one.
+      stack.setUpstreamAddress(dead);
+      stack.setFallbackAddresses([dead, stack.appIpFromProxy]);
+      await settle();
+      const before = resets();
+      const statuses = await run(200);
+      const refused = resets() - before;
+      console.log(`ClusterIP on a dead pod, headless name lists it and a live one: ${statuses.length} requests, `
+        + `${statuses.filter((x) => x !== 200).length} failed, ${refused} connections refused by the dead pod`);
+      expect(refused).toBeGreaterThanOrEqual(2 * statuses.length);
+      expect(statuses.filter((x) => x !== 200)).toEqual([]);
+      // And it is the live pod in the fallback that saves them: with only the dead one listed, they fail.
+      stack.setFallbackAddresses([dead]);
+      await settle();
+      const without = await run(20);
+      console.log(`the same with only the dead pod listed: ${without.filter((x) => x !== 200).length} of 20 failed`);
+      expect(without.filter((x) => x === 502)).toHaveLength(20);
+    } finally {
+      stack.setUpstreamAddress(stack.appIpFromProxy);
+      stack.setFallbackAddresses([stack.appIpFromProxy]);
+    }
+    await settle();
+    expect(await run(5)).toEqual([200, 200, 200, 200, 200]);
+  }, 60_000);
+
   // Last: it moves the upstream. The Service deleted and re-created gets a new ClusterIP; the old one stops answering.
   test('the upstream\'s name answered with a new address: nginx follows within its resolve interval, no request fails', async () => {
     const interval = Number(/^\s*resolver\s+\S+\s+valid=(\d+)s/m.exec(spec.nginxConf)?.[1]);

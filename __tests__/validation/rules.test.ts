@@ -153,7 +153,7 @@ describe('proxy-upstream', () => {
       .toEqual([expect.stringMatching(/uses cluster domain "cluster.locl", not the cluster's "cluster.local"/)]);
     // With the option, only the backup line (still cluster.local) is reported.
     expect(proxyUpstreamRule.check(objects, { clusterDomain: 'cluster.locl' }).map((x) => x.message))
-      .toEqual([expect.stringMatching(/number-crunch-service-pods\.default\.svc\.cluster\.local:8080 resolve backup;" uses cluster domain "cluster.local", not the cluster's "cluster.locl"/)]);
+      .toEqual([expect.stringMatching(/number-crunch-service-pods\.default\.svc\.cluster\.local:8080 resolve backup max_fails=0;" uses cluster domain "cluster.local", not the cluster's "cluster.locl"/)]);
   });
   test('a wrong port', () => {
     const v = proxyUpstreamRule.check(withUpstream('number-crunch-service.default.svc.cluster.local:80'));

@@ -155,14 +155,17 @@ func main() {
 				switch {
 				case err != nil:
 					failN.Add(1)
-					errs[errorKind(err)]++
-					if len(samples) < 10 {
+					kind := errorKind(err)
+					errs[kind]++
+					// The first 10, and the first of each kind (a rare kind may come late).
+					if len(samples) < 10 || errs[kind] == 1 {
 						samples = append(samples, fmt.Sprintf("%.3fs %v", time.Since(start).Seconds(), err))
 					}
 				case resp.StatusCode < 200 || resp.StatusCode > 299:
 					failN.Add(1)
-					non2xx[fmt.Sprint(resp.StatusCode)]++
-					if len(samples) < 10 {
+					code := fmt.Sprint(resp.StatusCode)
+					non2xx[code]++
+					if len(samples) < 10 || non2xx[code] == 1 {
 						samples = append(samples, fmt.Sprintf("%.3fs HTTP %d", time.Since(start).Seconds(), resp.StatusCode))
 					}
 				default:

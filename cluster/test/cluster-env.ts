@@ -206,6 +206,21 @@ export class Cluster {
     }
   }
 
+  /** The names of the cluster's namespaces. */
+  namespaces(): string[] {
+    return this.kubectlJson<List<{ metadata: Metadata }>>(['get', 'namespaces']).items.map((n) => n.metadata.name);
+  }
+
+  /**
+   * Deletes the namespaces not in `keep` (a list from namespaces() taken before a test file made its own) and waits
+   * until they are gone: the two test nodes share this machine's cores, so the CPU a file's stacks request is free
+   * again for the next file (after a node crash every pod sits on the first node, which then cannot take more).
+   */
+  deleteNamespacesSince(keep: readonly string[]): void {
+    const made = this.namespaces().filter((n) => !keep.includes(n));
+    if (made.length) this.kubectlOk(['delete', 'namespace', ...made, '--wait=true', '--timeout=180s'], { timeoutMs: 190_000 });
+  }
+
   /** The address MetalLB gives Service `service` in `namespace` (waits up to 60 s for one). */
   lbAddress(service: string, namespace: string): Promise<string> {
     return waitFor(`an address for ${namespace}/${service}`, 60, 1000, () =>

@@ -41,15 +41,18 @@ const toYaml = (objects: K8sObject[]): string => objects.map((o) => stringify(o)
 describeCluster('day 2 on the real cluster', () => {
   jest.setTimeout(600_000);
   let cluster: Cluster;
+  let namespacesBefore: string[] = [];
   const figures: string[] = [];
 
   beforeAll(() => {
     if (!env) throw new Error(`CI=true and the cluster cannot run: ${missing}`);
     cluster = new Cluster(env);
+    namespacesBefore = cluster.namespaces();
     console.log(`cluster set ${env.CLUSTER_SET}: Kubernetes ${env.KUBERNETES_VERSION}, MetalLB ${env.METALLB_VERSION}`);
   });
 
   afterAll(() => {
+    cluster?.deleteNamespacesSince(namespacesBefore);
     if (figures.length) console.log(`day-2 figures (${env?.CLUSTER_SET}: Kubernetes ${env?.KUBERNETES_VERSION}, MetalLB ${env?.METALLB_VERSION}):\n${figures.map((f) => `  ${f}`).join('\n')}`);
   });
 
@@ -347,23 +350,27 @@ describeCluster('day 2 on the real cluster', () => {
     const followed = new Promise((resolve) => follow.on('close', resolve));
     await new Promise((r) => setTimeout(r, 1000));
     let drain = { status: null as number | null, out: '' };
-    const { load, seconds } = await underLoad(ip, NS, () => {
-      const r = cluster.kubectl(['drain', NODE2, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=240s'], { timeoutMs: 260_000 });
-      drain = { status: r.status, out: r.stdout + r.stderr };
-    });
-    const refused = (drain.out.match(/Cannot evict pod as it would violate the pod's disruption budget/g) ?? []).length;
-    console.log(`kubectl drain ${NODE2} (exit ${drain.status}, ${seconds.toFixed(1)} s, ${refused} evictions refused by a budget and retried):\n${drain.out}`);
-    expect(drain.status).toBe(0);
-    await Promise.race([followed, new Promise((r) => setTimeout(r, 30_000))]);
-    follow.kill();
-    expect(appLog).toMatch(/shutting down/);
-    expect(appLog).toMatch(/stopped/);
-    expect(on(NODE2)).toEqual([]);
-    expect(on(NODE1).map((p) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
-    expectNoFailure(`drain of ${NODE2} (2 app + 2 proxy pods, both budgets maxUnavailable 1)`, load,
-      `drain ${seconds.toFixed(1)} s, ${refused} evictions refused by a budget and retried`);
-    // Back: uncordon, the node is schedulable and Ready, every pod Ready.
-    cluster.kubectlOk(['uncordon', NODE2]);
+    try {
+      const { load, seconds } = await underLoad(ip, NS, () => {
+        const r = cluster.kubectl(['drain', NODE2, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=240s'], { timeoutMs: 260_000 });
+        drain = { status: r.status, out: r.stdout + r.stderr };
+      });
+      const refused = (drain.out.match(/Cannot evict pod as it would violate the pod's disruption budget/g) ?? []).length;
+      console.log(`kubectl drain ${NODE2} (exit ${drain.status}, ${seconds.toFixed(1)} s, ${refused} evictions refused by a budget and retried):\n${drain.out}`);
+      expect(drain.status).toBe(0);
+      await Promise.race([followed, new Promise((r) => setTimeout(r, 30_000))]);
+      expect(appLog).toMatch(/shutting down/);
+      expect(appLog).toMatch(/stopped/);
+      expect(on(NODE2)).toEqual([]);
+      expect(on(NODE1).map((p) => p.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'api', 'proxy', 'proxy']);
+      expectNoFailure(`drain of ${NODE2} (2 app + 2 proxy pods, both budgets maxUnavailable 1)`, load,
+        `drain ${seconds.toFixed(1)} s, ${refused} evictions refused by a budget and retried`);
+    } finally {
+      follow.kill();
+      // Back whatever happened above: a node left cordoned would hold every later test's pods on the first node.
+      cluster.kubectlOk(['uncordon', NODE2]);
+    }
+    // The node is schedulable and Ready, every pod Ready.
     const node = cluster.kubectlJson<KubeNode>(['get', 'node', NODE2]);
     expect(node.spec.unschedulable).toBeUndefined();
     expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');

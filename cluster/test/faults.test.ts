@@ -29,6 +29,7 @@ const APP = 'number-crunch';
 const PROXY = 'number-crunch-proxy';
 const APP_SERVICE = 'number-crunch-service';
 const PROXY_KILLS = 3;
+const SETTLE_MS = 10_000;
 const NODE_CRASH_WINDOW_S = 120;
 const NODE_CRASH_MAX_FAILED_SHARE = 0.05;
 const NODE_CRASH_RECOVERY_BOUND_S = 90;
@@ -39,6 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describeCluster('faults nobody plans, under load (chart in namespace faults)', () => {
   jest.setTimeout(900_000);
   let cluster: Cluster;
+  let namespacesBefore: string[] = [];
   const figures: string[] = [];
   const url = `http://${LB_IP}:${LB_PORT}/square-root/4`;
 
@@ -87,6 +89,14 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     }, 0);
   }
 
+  /** The seconds of the load with a failure, as their start relative to `atMs` (e.g. "-0.4 s: 12, +0.6 s: 3"). */
+  function failingSeconds(r: LoadResult, atMs: number): string {
+    return r.perSecond.flatMap(([, failed], i) => {
+      const at = (r.startedAtMs + i * 1000 - atMs) / 1000;
+      return failed ? [`${at >= 0 ? '+' : ''}${at.toFixed(1)} s: ${failed}`] : [];
+    }).join(', ');
+  }
+
   /** Requests and failures whose due second starts in [fromMs, toMs). */
   function within(r: LoadResult, fromMs: number, toMs: number): { requests: number; failed: number } {
     return r.perSecond.reduce((acc, [ok, failed], i) => {
@@ -128,11 +138,13 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
   beforeAll(() => {
     if (!env) throw new Error(`CI=true and the cluster cannot run: ${missing}`);
     cluster = new Cluster(env);
+    namespacesBefore = cluster.namespaces();
     const nodes = cluster.kubectlJson<List<KubeNode>>(['get', 'nodes']).items;
     expect(nodes.map((n) => n.metadata.name).sort()).toEqual([NODE1, NODE2]);
   });
 
   afterAll(() => {
+    cluster?.deleteNamespacesSince(namespacesBefore);
     if (figures.length) console.log(`fault figures (${env?.CLUSTER_SET}: Kubernetes ${env?.KUBERNETES_VERSION}, MetalLB ${env?.METALLB_VERSION}):\n${figures.map((f) => `  ${f}`).join('\n')}`);
   });
 
@@ -175,6 +187,10 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
         return all.length === replicas && all.every((p) => !p.metadata.deletionTimestamp && restartsOf(p) === 0)
           && fullCapacity() ? true : undefined;
       });
+      // Settle: once (v1.37) a request in the first seconds of the next load, before its kill, failed "no route to
+      // host" after 3 s (no MetalLB withdrawal then): the replaced pods' traces, not the kill's, so they stay out.
+      await sleep(SETTLE_MS);
+      await cluster.firstOk(url);
     }
 
     test.each([1, 2])('with %i proxy replica(s): the failures of 3 kills, and when they happen', async (replicas) => {
@@ -189,7 +205,8 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
         failed[replicas].push(load.failed);
         const late = failuresOutside(load, faultAt - 1000, faultAt + 2000);
         report(`proxy pod killed (${kill} of ${PROXY_KILLS}), ${replicas} replica(s)`, load,
-          `${late} failed outside the first 2 s after the kill; full capacity back after ${recoverySeconds.toFixed(1)} s`);
+          `${late} failed outside the first 2 s after the kill (failing seconds from the kill: ${failingSeconds(load, faultAt)}); `
+          + `full capacity back after ${recoverySeconds.toFixed(1)} s`);
         // The floor: connections kube-proxy hands the dead pod before its endpoint goes are refused.
         if (replicas === 2) expect(late).toBe(0);
       }
@@ -224,8 +241,14 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
       delete fresh.metadata.uid;
       delete fresh.metadata.creationTimestamp;
       const createdAt = Date.now();
-      cluster.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(fresh) });
-      newIp = cluster.kubectlJson<Service & { spec: { clusterIP: string } }>(['get', 'service', APP_SERVICE, '-n', NS]).spec.clusterIP;
+      const clusterIp = () => cluster.kubectlJson<Service & { spec: { clusterIP: string } }>(['get', 'service', APP_SERVICE, '-n', NS]).spec.clusterIP;
+      // The allocator may hand the freed address out again (seen once on v1.37): then delete and create once more,
+      // at most 3 times, since the point is a new address.
+      for (let attempt = 1; attempt <= 3 && (newIp === '' || newIp === oldIp); attempt++) {
+        if (attempt > 1) cluster.kubectlOk(['delete', 'service', APP_SERVICE, '-n', NS]);
+        cluster.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(fresh) });
+        newIp = clusterIp();
+      }
       // The cluster DNS answers from its cache (CoreDNS `cache 30`, `ttl 30` here, kubeadm's settings) until the old
       // answer expires: until then nginx, asking it every resolve interval, still gets the old ClusterIP, and a new
       // upstream connection to it fails (kube-proxy removed its rules). The app is rolled once the cluster DNS

@@ -1,4 +1,4 @@
-import { assertFixedRateClean, fixedRateFor, parseFixedRateOutput } from '../bench/fixed-rate';
+import { assertFixedRateClean, assertNewConnectionPerRequest, fixedRateFor, parseFixedRateOutput } from '../bench/fixed-rate';
 import { costOf, formatMetricsCost, median, metricsCostSettings, roundOrder, withinBound } from '../bench/metrics-cost';
 import { METRICS_COST_SERVICE, VARIANT_ENV } from '../bench/metrics-cost-service';
 import { cpuUsPerRequest, parseCpuTicks } from '../bench/proc';
@@ -13,10 +13,27 @@ test('CPU ticks are utime + stime (fields 14 and 15 of /proc/<pid>/stat), counte
 });
 
 const SAMPLE = '{"requests":100000,"errors":0,"non200":0,"seconds":10.0001,"rate":9999.9,"p50Ms":0.31,"p90Ms":0.5,"p99Ms":1.2,'
-  + '"p999Ms":3.4,"maxMs":7.5,"sendLagP50Ms":0.1,"sendLagP99Ms":0.4,"wireP50Ms":0.2,"wireP99Ms":0.9,"connections":64}\n';
+  + '"p999Ms":3.4,"maxMs":7.5,"sendLagP50Ms":0.1,"sendLagP99Ms":0.4,"wireP50Ms":0.2,"wireP99Ms":0.9,"connections":64,'
+  + '"connectionsOpened":64,"resumed":0}\n';
+const TLS_SAMPLE = SAMPLE.replace('"connectionsOpened":64,"resumed":0}', '"connectionsOpened":5000,"resumed":0,'
+  + '"tls":{"version":"TLSv1.3","cipher":"TLS_AES_128_GCM_SHA256","group":"X25519MLKEM768","certificateKey":"RSA 2048"}}').replace('"requests":100000', '"requests":5000');
 
 test('reads the fixed-rate generator\'s JSON line', () => {
   expect(parseFixedRateOutput(SAMPLE)).toMatchObject({ requests: 100000, p50Ms: 0.31, p99Ms: 1.2, sendLagP99Ms: 0.4, wireP99Ms: 0.9 });
+});
+
+test('reads what a TLS run negotiated; a plain run has none', () => {
+  expect(parseFixedRateOutput(TLS_SAMPLE)).toMatchObject({ requests: 5000, connectionsOpened: 5000, resumed: 0,
+    tls: { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'X25519MLKEM768', certificateKey: 'RSA 2048' } });
+  expect(parseFixedRateOutput(SAMPLE).tls).toBeUndefined();
+  expect(() => parseFixedRateOutput(TLS_SAMPLE.replace('"group":"X25519MLKEM768",', ''))).toThrow(/no tls.group in its output/);
+});
+
+test('a run with a new connection per request must have opened one for each and resumed no TLS session', () => {
+  const r = parseFixedRateOutput(TLS_SAMPLE);
+  expect(() => assertNewConnectionPerRequest('x', r)).not.toThrow();
+  expect(() => assertNewConnectionPerRequest('x', parseFixedRateOutput(SAMPLE))).toThrow(/x: 64 connections for 100000 requests, 0 TLS sessions resumed/);
+  expect(() => assertNewConnectionPerRequest('y', { ...r, resumed: 1 })).toThrow(/y: 5000 connections for 5000 requests, 1 TLS sessions resumed/);
 });
 
 test('output it cannot read is an error, not a zero', () => {
