@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { RequestObserver } from './metrics';
 import { headLines, Reply } from './reply';
 
@@ -10,7 +11,10 @@ export interface FastPathOwner {
   readonly ready: boolean;
   /** Gives the connection to node:http, with `rest` (bytes already read but not answered) as its first input. */
   handOver(socket: Socket, rest: Buffer): void;
-  /** Where to count a request with `method` answered with `reply`; undefined when no metrics are kept. */
+  /**
+   * Where to count a request with `method` answered with `reply`; undefined when no metrics are kept. The same for the
+   * same method, route and status: a connection reuses the last one.
+   */
   observer(method: string, reply: Reply): RequestObserver | undefined;
 }
 
@@ -73,6 +77,12 @@ export class FastConnection {
   private readonly keepAliveSeconds: number;
   // The requests answered in the current read, counted once their answers are written (reused: no garbage per read).
   private readonly answered: RequestObserver[] = [];
+  // The observer of the last request and what it was for: a connection's requests mostly repeat the route, status and
+  // method, and the owner's lookup (a Set and three Maps) measured about 2% of a fast-path request's CPU time.
+  private lastRoute?: string;
+  private lastStatus = 0;
+  private lastHead = false;
+  private lastObserver?: RequestObserver;
 
   constructor(private readonly socket: Socket, private readonly owner: FastPathOwner, keepAliveMs: number) {
     this.keepAliveSeconds = Math.floor(keepAliveMs / 1000);
@@ -125,11 +135,14 @@ export class FastConnection {
       if (m === null || m[0].length > MAX_HEAD_BYTES || SPECIAL_HEADER.test(m[3]) || !HOST_HEADER.test(m[3])) break;
       pos += m[0].length;
       const method = m[1];
+      const head = method === 'HEAD';
       const reply = this.owner.answer(method, m[2]);
       const close = reply.close === true || !this.owner.ready;
       out += responseHead(reply, close, this.keepAliveSeconds);
-      if (method !== 'HEAD') out += reply.body;
-      const observer = this.owner.observer(method, reply);
+      if (!head) out += reply.body;
+      const observer = reply.route === this.lastRoute && reply.status === this.lastStatus && head === this.lastHead
+        ? this.lastObserver
+        : this.observerOf(method, reply, head);
       if (observer !== undefined) this.answered.push(observer);
       if (close) {
         this.closing = true;
@@ -159,6 +172,14 @@ export class FastConnection {
       });
     }
   };
+
+  /** The owner's observer of `method` (`head`: HEAD, else GET) answered with `reply`, kept as the last one. */
+  private observerOf(method: string, reply: Reply, head: boolean): RequestObserver | undefined {
+    this.lastRoute = reply.route;
+    this.lastStatus = reply.status;
+    this.lastHead = head;
+    return this.lastObserver = this.owner.observer(method, reply);
+  }
 
   private handOver(rest: Buffer): void {
     this.handedOver = true;

@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { CLOSE_LINGER_MS, FastConnection, FastPathOwner } from './fast-path';
 import { headerList, headLines, Reply } from './reply';
 import { Duplex } from 'node:stream';

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { MetricsServer, RequestMetrics } from '../src/metrics';
+import { Histogram, Registry } from 'prom-client';
+import { DURATION_BUCKETS, MetricsServer, REQUEST_DURATION_METRIC, RequestMetrics } from '../src/metrics';
 import { NumberCrunchServer } from '../src/server';
 import { httpRequest, rawExchange } from './http-client';
 import { startService } from './service-process';
@@ -132,6 +133,20 @@ describe.each([['the fast path', true], ['node:http alone', false]])('%s', (_lab
     const counts = await rise(stack, () => keepAlive(stack.port, MIXED, true));
     expect(counts).toEqual(MIXED_COUNTS);
   });
+
+  test('GET and HEAD of the same route and status on one connection count under their own method', async () => {
+    const stack = await start(fastPath);
+    const request = (method: string, target: string, last = false) => `${method} ${target} HTTP/1.1\r\nHost: x\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
+    const requests = [
+      request('GET', '/healthz'), request('HEAD', '/healthz'), request('HEAD', '/healthz'), request('GET', '/healthz'),
+      request('GET', '/square-root/4'), request('HEAD', '/square-root/4'), request('GET', '/square-root/x'), request('GET', '/healthz', true),
+    ];
+    const counts = await rise(stack, () => rawExchange(stack.port, requests.join('')));
+    expect(counts).toEqual({
+      'GET /healthz 200': 3, 'HEAD /healthz 200': 2, 'GET /square-root/{number} 200': 1, 'HEAD /square-root/{number} 200': 1,
+      'GET /square-root/{number} 400': 1,
+    });
+  });
 });
 
 describe('requests node:http answers on a fast-path server', () => {
@@ -181,6 +196,70 @@ describe('labels stay bounded', () => {
     const stack = await start(true);
     const counts = await rise(stack, () => keepAlive(stack.port, ['/square-root/1', '/square-root/2', '/square-root/3?x=1', '/cube-root/8']));
     expect(counts).toEqual({ 'GET /square-root/{number} 200': 3, 'GET /cube-root/{number} 200': 1 });
+  });
+});
+
+describe('the request-duration histogram', () => {
+  const NAME = REQUEST_DURATION_METRIC;
+  const LABELS = 'http_request_method="GET",http_route="/healthz",http_response_status_code="200"';
+
+  test('a series: cumulative buckets (a duration on a bound counts in it), +Inf, _sum, _count', async () => {
+    const metrics = new RequestMetrics();
+    const healthz = metrics.observer('GET', '/healthz', 200);
+    for (const seconds of [2 ** -14, 0.25, 2, 12]) healthz.observe(seconds);
+    const lines = (await metrics.registry.getSingleMetricAsString(NAME)).split('\n');
+    expect(lines).toEqual([
+      `# HELP ${NAME} Duration of HTTP server requests.`,
+      `# TYPE ${NAME} histogram`,
+      ...['0.0001', '0.00025', '0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.075', '0.1'].map((le) => `${NAME}_bucket{le="${le}",${LABELS}} 1`),
+      ...['0.25', '0.5', '0.75', '1'].map((le) => `${NAME}_bucket{le="${le}",${LABELS}} 2`),
+      ...['2.5', '5', '7.5', '10'].map((le) => `${NAME}_bucket{le="${le}",${LABELS}} 3`),
+      `${NAME}_bucket{le="+Inf",${LABELS}} 4`,
+      `${NAME}_sum{${LABELS}} 14.25006103515625`,
+      `${NAME}_count{${LABELS}} 4`,
+    ]);
+  });
+
+  test('a series shows from its first request on; resetMetrics() zeroes it', async () => {
+    const metrics = new RequestMetrics();
+    const healthz = metrics.observer('GET', '/healthz', 200);
+    expect(await metrics.registry.getSingleMetricAsString(NAME)).not.toContain('_count');
+    healthz.observe(0.5);
+    expect(await metrics.registry.getSingleMetricAsString(NAME)).toContain(`${NAME}_count{${LABELS}} 1`);
+    metrics.registry.resetMetrics();
+    expect(await metrics.registry.getSingleMetricAsString(NAME)).not.toContain('_count');
+  });
+
+  test('a duration that is not a finite number is refused, as prom-client refused it', () => {
+    expect(() => new RequestMetrics().observer('GET', '/healthz', 200).observe(NaN)).toThrow(/request duration is not a finite number of seconds: NaN/);
+  });
+
+  test('text and JSON are prom-client Histogram\'s for the same requests', async () => {
+    const metrics = new RequestMetrics();
+    const registry = new Registry();
+    const reference = new Histogram({
+      name: NAME, help: 'Duration of HTTP server requests.', buckets: [...DURATION_BUCKETS], registers: [registry],
+      labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
+    });
+    const requests: Array<[string, string, string, number, number]> = [
+      ['GET', 'GET', '/square-root/{number}', 200, 0.00003],
+      ['GET', 'GET', '/square-root/{number}', 200, 0.0001],
+      ['HEAD', 'HEAD', '/cube-root/{number}', 200, 0.0004],
+      ['GET', 'GET', '/square-root/{number}', 400, 0.07],
+      ['POST', 'POST', 'unmatched', 404, 3],
+      ['PROPFIND', '_OTHER', '/healthz', 405, 11],
+      ['GET', 'GET', '/square-root/{number}', 200, 0.0000123],
+    ];
+    for (const [method, known, route, status, seconds] of requests) {
+      metrics.observer(method, route, status).observe(seconds);
+      reference.labels({ http_request_method: known, http_route: route, http_response_status_code: status }).observe(seconds);
+    }
+    expect(await metrics.registry.getSingleMetricAsString(NAME)).toBe(await registry.metrics().then((t) => t.trimEnd()));
+    // prom-client's samples also carry `exemplar` (null here: exemplars are off), which its registry reads only for
+    // OpenMetrics; everything else is the same.
+    const { values, ...metric } = await reference.get();
+    expect((await metrics.registry.getMetricsAsJSON()).find((m) => m.name === NAME))
+      .toEqual({ ...metric, values: values.map(({ metricName, labels, value }) => ({ metricName, labels, value })) });
   });
 });
 

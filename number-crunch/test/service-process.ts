@@ -18,13 +18,16 @@ export interface ServiceProcess {
 
 /**
  * Starts the compiled service on a free loopback port and waits for its startup log line. `command` runs it: the
- * node binary (default: the one running this process), optionally behind a launcher such as `taskset -c 0`.
+ * node binary (default: the one running this process), optionally behind a launcher such as `taskset -c 0`. `main` is
+ * the script it runs (default: the service's own); another one must print the same `listening` line.
  */
-export function startService(env: Record<string, string> = {}, command: readonly string[] = [process.execPath]): Promise<ServiceProcess> {
+export function startService(
+  env: Record<string, string> = {}, command: readonly string[] = [process.execPath], main: string = SERVICE_MAIN,
+): Promise<ServiceProcess> {
   if (!existsSync(SERVICE_MAIN)) {
     throw new Error(`${SERVICE_MAIN} is missing: run \`npm run build:service\` (npm test does it first)`);
   }
-  const child = spawn(command[0], [...command.slice(1), SERVICE_MAIN], {
+  const child = spawn(command[0], [...command.slice(1), main], {
     env: { ...process.env, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
