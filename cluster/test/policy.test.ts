@@ -117,6 +117,21 @@ describeCluster(`NetworkPolicies enforced (kube-router) on Kubernetes ${env?.KUB
     expect(last).toEqual(Object.fromEntries(checks.map(([label]) => [label, expected])));
   }
 
+  /**
+   * Each check refused with dist/ applied, connected once `policy` is deleted (so the policy is what refuses it), and
+   * refused again when dist/ is applied back.
+   */
+  async function expectRefusedBy(policy: string, checks: Check[]): Promise<void> {
+    await expectAll(checks, 'refused');
+    cluster.kubectlOk(['delete', 'networkpolicy', policy, '-n', NS]);
+    try {
+      await expectAll(checks, 'connected');
+    } finally {
+      applyDist();
+    }
+    await expectAll(checks, 'refused');
+  }
+
   function applyDist(): void {
     cluster.kubectlOk(['apply', '-f', '-'], { input: distInNamespace() });
   }
@@ -215,14 +230,7 @@ describeCluster(`NetworkPolicies enforced (kube-router) on Kubernetes ${env?.KUB
       ['probe-same -> app:8080', () => connect(NS, 'probe-same', 'probe', podIp.app, APP_PORT)],
       ['probe-same -> app:9464 (metrics)', () => connect(NS, 'probe-same', 'probe', podIp.app, APP_METRICS_PORT)],
     ];
-    await expectAll(checks, 'refused');
-    cluster.kubectlOk(['delete', 'networkpolicy', APP_POLICY, '-n', NS]);
-    try {
-      await expectAll(checks, 'connected');
-    } finally {
-      applyDist();
-    }
-    await expectAll(checks, 'refused');
+    await expectRefusedBy(APP_POLICY, checks);
   });
 
   test('the app opens no connection: not to the API server, other pods, the LAN or DNS; all of them without its policy', async () => {
@@ -237,14 +245,7 @@ describeCluster(`NetworkPolicies enforced (kube-router) on Kubernetes ${env?.KUB
       ['app -> LAN: the load balancer', from(lbIp, LB_PORT)],
       ['app -> DNS', () => resolve(NS, appPod.metadata.name, 'number-crunch')],
     ];
-    await expectAll(checks, 'refused');
-    cluster.kubectlOk(['delete', 'networkpolicy', APP_POLICY, '-n', NS]);
-    try {
-      await expectAll(checks, 'connected');
-    } finally {
-      applyDist();
-    }
-    await expectAll(checks, 'refused');
+    await expectRefusedBy(APP_POLICY, checks);
   });
 
   test('the proxy reaches nothing but the app and DNS: not the API server, other pods, the LAN; all of them without its policy', async () => {
@@ -257,14 +258,7 @@ describeCluster(`NetworkPolicies enforced (kube-router) on Kubernetes ${env?.KUB
       ['proxy -> LAN listener on 10.97.0.1', from(NODE_IP, listenerPort)],
       ['proxy -> LAN: nc-node2 kubelet 10.97.0.2:10250', from(NODE2_IP, 10250)],
     ];
-    await expectAll(checks, 'refused');
-    cluster.kubectlOk(['delete', 'networkpolicy', PROXY_POLICY, '-n', NS]);
-    try {
-      await expectAll(checks, 'connected');
-    } finally {
-      applyDist();
-    }
-    await expectAll(checks, 'refused');
+    await expectRefusedBy(PROXY_POLICY, checks);
     // and the app is still reachable
     expect(connect(NS, proxyPod.metadata.name, 'nginx', podIp.app, APP_PORT)).toBe('connected');
   });
