@@ -51,11 +51,11 @@ export function nginxVersion(command?: string): number[] | undefined {
 export function e2eUnavailableReason(): string | undefined {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
   if (process.getuid?.() !== 0) return 'network namespaces need root (run as root, as CI does)';
-  for (const tool of ['ip', 'unshare', 'setpriv', 'mount']) {
+  for (const tool of ['ip', 'unshare', 'setpriv', 'mount', 'iptables']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {
-      return `${tool} is not installed (apt-get install -y iproute2 util-linux mount)`;
+      return `${tool} is not installed (apt-get install -y iproute2 util-linux mount iptables)`;
     }
   }
   try {

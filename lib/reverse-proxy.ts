@@ -38,7 +38,8 @@ export interface NginxTuningProps {
    */
   readonly upstreamKeepalive?: number;
   /**
-   * Upstream connect timeout in seconds, per try (a down upstream answers 502 within `upstreamTries` times it). Sized
+   * Upstream connect timeout in seconds, per try (a down upstream answers 502 within `upstreamTries` times it, two
+   * tries more with a `fallbackUpstream`). Sized
    * for a cluster network, where a connection is set up in a millisecond or two.
    * @default 1
    * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_connect_timeout
@@ -53,7 +54,8 @@ export interface NginxTuningProps {
    * Connections nginx tries through the Service for one idempotent request (GET, HEAD) whose upstream connection
    * fails or times out, each a new pick of kube-proxy's, which may land on a pod that just died again (its endpoint
    * stays until the kubelet notices). With a `fallbackUpstream`, two more tries follow on its pods by their own
-   * addresses, each a different pod, so one dead pod never fails the request. Other methods are never retried.
+   * addresses, each a different pod, so one dead pod costs a try, not the request (unless either name's DNS answer
+   * changes during that request: nginx then answers 502). Other methods are never retried.
    * 1: no retry through the Service.
    * @default 5
    * @see https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream
@@ -271,7 +273,7 @@ export interface ReverseProxyProps extends WorkloadProps {
   readonly tls?: ProxyTlsProps;
 }
 
-/** Most upstream tries a request may get. */
+/** Most tries through the Service a request may get (`nginx.upstreamTries`); a fallback adds its two. */
 export const MAX_UPSTREAM_TRIES = 10;
 
 /** The cluster DNS Service's name in a cluster with DNS domain `clusterDomain`. */

@@ -132,7 +132,8 @@ if (unavailable) {
       for (let i = 0; i < count; i++) statuses.push((await httpGet(stack.proxyUrl('/square-root/4'), 3_000)).status);
       return statuses;
     };
-    const settle = () => new Promise((r) => setTimeout(r, (interval + 1) * 1_000));
+    // nginx asks again about a second after `valid` runs out, each server's name on its own clock: 2 s of margin.
+    const settle = () => new Promise((r) => setTimeout(r, (interval + 2) * 1_000));
     try {
       // The worst case of a kill: every connection through the ClusterIP goes to the dead pod, which the headless
       // name still lists beside the live one.
