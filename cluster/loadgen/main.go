@@ -1,5 +1,5 @@
-// Command loadgen is the cluster tests' bounded load generator: GET requests at a fixed rate from the client network
-// namespace through the load balancer, until it is told to stop (SIGINT/SIGTERM), -max-seconds pass or
+// Command loadgen is the cluster tests' bounded load generator: GET requests (HTTP, or HTTPS with -cacert) at a fixed
+// rate from the client network namespace through the load balancer, until it is told to stop (SIGINT/SIGTERM), -max-seconds pass or
 // -max-requests were started, whichever comes first. Standard library only.
 //
 // Every request is counted: a 2xx answer, any other status (by code), or an error (connect refused or timed out,
@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -67,6 +69,8 @@ func errorKind(err error) string {
 		return "unreachable"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(s, "EOF"):
 		return "EOF before the answer"
+	case strings.Contains(s, "tls:"), strings.Contains(s, "x509:"):
+		return "tls"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	}
@@ -74,24 +78,46 @@ func errorKind(err error) string {
 }
 
 func main() {
-	target := flag.String("url", "", "URL to GET, http://host:port/path")
+	target := flag.String("url", "", "URL to GET, http://host:port/path or https://host:port/path")
+	caFile := flag.String("cacert", "", "PEM file of the CA that signed the server's certificate (https only: the only CA trusted)")
+	connectTo := flag.String("connect-to", "", "host:port every connection goes to, whatever the URL's host (which stays the TLS server name and Host)")
 	rate := flag.Int("rate", 100, "requests per second (1 to 2000)")
 	workers := flag.Int("workers", 16, "concurrent workers, half keep-alive, half a new connection per request (2 to 256)")
 	maxSeconds := flag.Int("max-seconds", 300, "stop after this many seconds at the latest (1 to 900)")
 	timeout := flag.Duration("timeout", 5*time.Second, "time limit of one request, connect included")
 	flag.Parse()
-	if !strings.HasPrefix(*target, "http://") || *rate < 1 || *rate > 2000 || *workers < 2 || *workers > 256 || *maxSeconds < 1 || *maxSeconds > 900 {
-		fmt.Fprintln(os.Stderr, "loadgen: -url http://host:port/path, -rate 1..2000, -workers 2..256, -max-seconds 1..900")
+	https := strings.HasPrefix(*target, "https://")
+	if !(https || strings.HasPrefix(*target, "http://")) || https != (*caFile != "") || *rate < 1 || *rate > 2000 || *workers < 2 || *workers > 256 || *maxSeconds < 1 || *maxSeconds > 900 {
+		fmt.Fprintln(os.Stderr, "loadgen: -url http://host:port/path (or https://... with -cacert ca.pem), -rate 1..2000, -workers 2..256, -max-seconds 1..900")
 		os.Exit(2)
+	}
+	var tlsConfig *tls.Config
+	if https {
+		pem, err := os.ReadFile(*caFile)
+		roots := x509.NewCertPool()
+		if err != nil || !roots.AppendCertsFromPEM(pem) {
+			fmt.Fprintf(os.Stderr, "loadgen: -cacert %s: no PEM certificate could be read (%v)\n", *caFile, err)
+			os.Exit(2)
+		}
+		tlsConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	dialer := &net.Dialer{Timeout: *timeout}
+	dial := dialer.DialContext
+	if *connectTo != "" {
+		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, *connectTo)
+		}
 	}
 	maxRequests := int64(*rate) * int64(*maxSeconds)
 
+	// HTTPS keep-alive connections negotiate HTTP/2 when the server offers it (as browsers do).
 	keepAlive := &http.Client{Timeout: *timeout, Transport: &http.Transport{
 		Proxy: nil, MaxIdleConnsPerHost: *workers, IdleConnTimeout: 30 * time.Second,
-		DialContext: (&net.Dialer{Timeout: *timeout}).DialContext,
+		DialContext: dial, TLSClientConfig: tlsConfig.Clone(), ForceAttemptHTTP2: https,
 	}}
+	// A copy of its own: the HTTP/2 set-up of the other transport adds "h2" to the ALPN list of the config it is given.
 	fresh := &http.Client{Timeout: *timeout, Transport: &http.Transport{
-		Proxy: nil, DisableKeepAlives: true, DialContext: (&net.Dialer{Timeout: *timeout}).DialContext,
+		Proxy: nil, DisableKeepAlives: true, DialContext: dial, TLSClientConfig: tlsConfig.Clone(),
 	}}
 
 	ctx, stop := context.WithTimeout(context.Background(), time.Duration(*maxSeconds)*time.Second)

@@ -243,9 +243,14 @@ export class Cluster {
       .map((e) => `${e.involvedObject.namespace}/${e.involvedObject.name}: ${e.reason} ${e.message}`);
   }
 
-  /** Starts the bounded load generator in the client network namespace against `url` (stop it with `stop()`). */
-  startLoad(url: string, opts: { rate?: number; maxSeconds?: number } = {}): Load {
-    return new Load(this.env, url, opts.rate ?? 100, opts.maxSeconds ?? 300);
+  /**
+   * Starts the bounded load generator in the client network namespace against `url` (stop it with `stop()`). For an
+   * https URL, `cacert` is the file of the only CA it trusts; `connectTo` (host:port) is where every connection goes,
+   * the URL's host staying the TLS server name and Host.
+   */
+  startLoad(url: string, opts: { rate?: number; maxSeconds?: number; cacert?: string; connectTo?: string } = {}): Load {
+    const extra = [...(opts.cacert ? ['-cacert', opts.cacert] : []), ...(opts.connectTo ? ['-connect-to', opts.connectTo] : [])];
+    return new Load(this.env, url, opts.rate ?? 100, opts.maxSeconds ?? 300, extra);
   }
 }
 
@@ -285,10 +290,10 @@ export class Load {
   private readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
   private readonly pid: number;
 
-  constructor(env: ClusterEnv, public readonly url: string, rate: number, maxSeconds: number) {
+  constructor(env: ClusterEnv, public readonly url: string, rate: number, maxSeconds: number, extraArgs: string[] = []) {
     // `ip netns exec` execs the program: the pid is the generator's own.
     const child = spawn('ip', ['netns', 'exec', env.CLIENT_NETNS, env.LOADGEN, '-url', url, '-rate', String(rate),
-      '-max-seconds', String(maxSeconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '-max-seconds', String(maxSeconds), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = child.pid!;
     let stdout = '';
     let stderr = '';
