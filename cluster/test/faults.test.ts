@@ -166,6 +166,31 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     return { load: result, faultAt, faultDoneAt, recoverySeconds, earlier };
   }
 
+  /**
+   * What the proxies' nginx error logs say of the failed upstream tries (each is logged) since `sinceMs`: how many
+   * requests had one, the most tries through the Service one request lost, and how many went on to the pods' own
+   * addresses (the fallback). A request is told by its proxy, worker and client connection (`pod pid#tid: *N`), so
+   * failures of two requests on one keep-alive connection count as one.
+   */
+  function failedTries(sinceMs: number): string {
+    const serviceIp = cluster.kubectlJson<Service & { spec: { clusterIP: string } }>(['get', 'service', APP_SERVICE, '-n', NS]).spec.clusterIP;
+    const byRequest = new Map<string, { service: number; pods: number }>();
+    for (const pod of podsOf(PROXY)) {
+      const log = cluster.kubectlOk(['logs', '-n', NS, pod.metadata.name, '-c', 'nginx', `--since-time=${new Date(sinceMs).toISOString()}`]);
+      for (const line of log.split('\n')) {
+        const m = /(\d+#\d+: \*\d+) (?:connect\(\) failed|upstream timed out|upstream prematurely closed|recv\(\) failed).*upstream: "https?:\/\/([\d.]+):/.exec(line);
+        if (!m) continue;
+        const key = `${pod.metadata.name} ${m[1]}`;
+        const tries = byRequest.get(key) ?? { service: 0, pods: 0 };
+        if (m[2] === serviceIp) tries.service++; else tries.pods++;
+        byRequest.set(key, tries);
+      }
+    }
+    const counts = [...byRequest.values()];
+    return `${counts.length} request(s) had a failed upstream try, at most ${Math.max(0, ...counts.map((c) => c.service))} `
+      + `through the Service for one request, ${counts.filter((c) => c.pods > 0).length} went on to the pods' own addresses`;
+  }
+
   function report(what: string, r: LoadResult, extra: string): void {
     const line = describeLoad(what, r, extra);
     figures.push(line);
@@ -202,9 +227,10 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
   test('one app pod\'s process killed (SIGKILL): no failed request', async () => {
     const victim = podsOf(APP)[0];
     const before = restarts(APP);
-    const { load, recoverySeconds, earlier } = await underFault(() => killContainer(victim),
+    const { load, faultAt, recoverySeconds, earlier } = await underFault(() => killContainer(victim),
       () => restarts(APP) > before && fullCapacity(), 60);
-    report(`app pod ${victim.metadata.name} killed`, load, `full capacity back after ${recoverySeconds.toFixed(1)} s; ${earlier}`);
+    report(`app pod ${victim.metadata.name} killed`, load,
+      `full capacity back after ${recoverySeconds.toFixed(1)} s; ${failedTries(faultAt - 1000)}; ${earlier}`);
     expect({ failed: load.failed, errors: load.errors, non2xx: load.non2xx }).toEqual({ failed: 0, errors: {}, non2xx: {} });
   });
 
