@@ -105,12 +105,13 @@ describe('props', () => {
     expect(() => build({ fallbackUpstream: upstream })).toThrow(/fallbackUpstream.*another name than upstream/);
     expect(() => build({ fallbackUpstream: ServiceAddresses.of('api-pods', 'shop', 0) })).toThrow(/fallbackUpstream\.port/);
   });
-  test('nginx.upstreamTries: 5 by default, 1 to 10; nginx.resolveIntervalSeconds reaches the resolver', () => {
-    expect(build().proxy.nginxConf).toContain('proxy_next_upstream_tries 5;');
+  test('nginx.upstreamTries: 12 by default, 1 to 20; nginx.resolveIntervalSeconds reaches the resolver', () => {
+    expect(build().proxy.nginxConf).toContain('proxy_next_upstream_tries 12;');
+    expect(build({ nginx: { upstreamTries: 20 } }).proxy.nginxConf).toContain('proxy_next_upstream_tries 20;');
     expect(build({ nginx: { upstreamTries: 1 } }).proxy.nginxConf).toContain('proxy_next_upstream_tries 1;');
     expect(build({ nginx: { resolveIntervalSeconds: 30 } }).proxy.nginxConf).toContain('valid=30s');
     expect(() => build({ nginx: { upstreamTries: 0 } })).toThrow(/nginx\.upstreamTries/);
-    expect(() => build({ nginx: { upstreamTries: 11 } })).toThrow(/nginx\.upstreamTries.*at most 10/);
+    expect(() => build({ nginx: { upstreamTries: 21 } })).toThrow(/nginx\.upstreamTries.*at most 20/);
     expect(() => build({ nginx: { resolveIntervalSeconds: 0 } })).toThrow(/nginx\.resolveIntervalSeconds/);
   });
   test('name and configMapName', () => {

@@ -219,9 +219,10 @@ ${healthLocation}
   // - the fallback is a `backup` server, the same pods by their own addresses. nginx turns to it once every primary
   //   server failed this request or has no address (a deleted Service answers NXDOMAIN until the next resolution),
   //   with FALLBACK_TRIES tries of its own, each to a different pod. A pod that just died is still an endpoint until
-  //   the kubelet notices, and kube-proxy may hand it every try through the Service; the pods' own addresses then
-  //   reach the live one. The Service's tries come first: in a rollout or a drain kube-proxy follows the endpoints
-  //   within a second, while the pods' DNS answer may be older (nginx's interval plus the cluster DNS's cache).
+  //   the kubelet notices, and kube-proxy may hand it every try through the Service (with two pods, 1 in 2^(tries-1)
+  //   of the requests that met it); the pods' own addresses then reach the live one, if their DNS answer is current.
+  //   The Service's tries come first, and many: in a rollout or a drain kube-proxy follows the endpoints within a
+  //   second, while the pods' DNS answer may be older (nginx's interval plus the cluster DNS's cache, 30 s on kubeadm).
   //   max_fails=0 here too: a pod that failed one request is not held down for the next ones (after a moment with no
   //   pod up, it would answer 502 for fail_timeout while its Service's name has no address);
   // - errors nginx makes itself answer in JSON, like the service, from internal locations (a request whose URI nginx
