@@ -82,6 +82,9 @@ export interface PodSpec {
   containers: Container[];
 }
 
+/** Container restarts of a pod, all its containers together. */
+export const restartsOf = (p: Pod): number => p.status.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
+
 export interface Pod {
   readonly metadata: Metadata;
   readonly spec: PodSpec;
@@ -181,15 +184,26 @@ export class Cluster {
     return JSON.parse(this.kubectlOk([...args, '-o', 'json']));
   }
 
-  /** GET from the client network namespace (a machine on the load balancer's LAN): status and body. */
-  curlFromClient(url: string): { status: number; body: string; contentType: string } {
+  /**
+   * A request from the client network namespace (a machine on the load balancer's LAN) with curl and `extraArgs`
+   * (e.g. `--cacert`, `--resolve`): the answer's HTTP version, status, content type, headers (names in lower case) and
+   * body.
+   */
+  curlFromClient(url: string, extraArgs: string[] = []): { version: string; status: number; contentType: string; headers: Record<string, string>; body: string } {
     const marker = '\n--nc-curl--';
     const r = run('ip', ['netns', 'exec', this.env.CLIENT_NETNS, 'curl', '-sS', '--max-time', '5', '--noproxy', '*',
-      '-w', `${marker}%{http_code} %{content_type}`, url], { timeoutMs: 10_000 });
+      '-D', '-', '-w', `${marker}%{http_version} %{http_code} %{content_type}`, ...extraArgs, url], { timeoutMs: 10_000 });
     if (r.status !== 0) throw new Error(`curl ${url} from netns ${this.env.CLIENT_NETNS} failed (${r.status}): ${r.stderr}`);
     const at = r.stdout.lastIndexOf(marker);
-    const [code, ...type] = r.stdout.slice(at + marker.length).split(' ');
-    return { status: Number(code), body: r.stdout.slice(0, at), contentType: type.join(' ') };
+    const [version, code, ...type] = r.stdout.slice(at + marker.length).split(' ');
+    const text = r.stdout.slice(0, at);
+    const headEnd = text.indexOf('\r\n\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of text.slice(0, headEnd).split('\r\n').slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    return { version, status: Number(code), contentType: type.join(' '), headers, body: text.slice(headEnd + 4) };
   }
 
   /** ctr on every node's containerd (as a side-load goes to every node); the first failure, else the last result. */

@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { makeCertificate, reissueCertificate, TLS_HOST } from '../../e2e/tls';
 import { NumberCrunchChart } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
-import { ANSWER_4, Cluster, describeCluster, describeLoad, List, Pod, readClusterEnv, run, waitFor } from './cluster-env';
+import { ANSWER_4, Cluster, describeCluster, describeLoad, List, Pod, readClusterEnv, restartsOf, run, waitFor } from './cluster-env';
 
 const { env, missing } = readClusterEnv();
 
@@ -50,24 +50,9 @@ describeCluster('HTTPS at the edge (chart with proxy.tls in namespace edge)', ()
   /** Runs a command in the client network namespace. */
   const fromClient = (cmd: string, args: string[], timeoutMs = 15_000) => run('ip', ['netns', 'exec', env!.CLIENT_NETNS, cmd, ...args], { timeoutMs, input: '' });
 
-  /** curl from the client: the TLS name resolved to the load balancer; status line version, status, headers, body. */
-  function curl(url: string, extra: string[] = []): { version: string; status: number; headers: Record<string, string>; body: string } {
-    const marker = '\n--nc-curl--';
-    const r = fromClient('curl', ['-sS', '--max-time', '5', '--noproxy', '*', '--cacert', caFile,
-      '--resolve', `${TLS_HOST}:${HTTPS_PORT}:${LB_IP}`, '--resolve', `${TLS_HOST}:${HTTP_PORT}:${LB_IP}`,
-      '-D', '-', '-w', `${marker}%{http_version} %{http_code}`, ...extra, url]);
-    if (r.status !== 0) throw new Error(`curl ${url} from the client failed (${r.status}): ${r.stderr}`);
-    const at = r.stdout.lastIndexOf(marker);
-    const [version, code] = r.stdout.slice(at + marker.length).split(' ');
-    const text = r.stdout.slice(0, at);
-    const split = text.indexOf('\r\n\r\n');
-    const headers: Record<string, string> = {};
-    for (const line of text.slice(0, split).split('\r\n').slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    return { version, status: Number(code), headers, body: text.slice(split + 4) };
-  }
+  /** A request from the client with the test's CA, the TLS name resolved to the load balancer on both ports. */
+  const curl = (url: string) => cluster.curlFromClient(url, ['--cacert', caFile,
+    '--resolve', `${TLS_HOST}:${HTTPS_PORT}:${LB_IP}`, '--resolve', `${TLS_HOST}:${HTTP_PORT}:${LB_IP}`]);
 
   /** A TLS handshake from the client with openssl s_client and `args`: its exit status and what it printed. */
   function handshake(args: string[]): { status: number | null; output: string } {
@@ -141,8 +126,7 @@ describeCluster('HTTPS at the edge (chart with proxy.tls in namespace edge)', ()
     const podPort = service.spec.ports.find((p) => p.port === HTTPS_PORT)!.targetPort;
     const oldFingerprint = fingerprintOf(join(dir, 'tls.crt'));
     for (const p of pods) expect(servedFingerprint(`${p.status.podIP}:${podPort}`)).toBe(oldFingerprint);
-    const restarts = (list: Pod[]) => Object.fromEntries(list.map((p) =>
-      [p.metadata.name, p.status.containerStatuses.reduce((n, c) => n + (c.restartCount ?? 0), 0)]));
+    const restarts = (list: Pod[]) => Object.fromEntries(list.map((p) => [p.metadata.name, restartsOf(p)]));
     const restartsBefore = restarts(pods);
 
     const renewed = join(dir, 'renewed');

@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
 import {
-  Cluster, Deployment, describeCluster, describeLoad, KubeNode, List, LoadResult, Pod, readClusterEnv, REPO_DIR, run, Service,
+  Cluster, Deployment, describeCluster, describeLoad, KubeNode, List, LoadResult, Pod, readClusterEnv, REPO_DIR, restartsOf, run, Service,
   waitFor,
 } from './cluster-env';
 
@@ -81,7 +81,6 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     if (r.status !== 0) throw new Error(`ctr tasks kill ${id} failed: ${r.stderr}`);
   }
 
-  const restartsOf = (p: Pod) => p.status.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
   const restarts = (deployment: string) => podsOf(deployment).reduce((n, p) => n + restartsOf(p), 0);
 
   /** Failed requests whose due second starts before `fromMs` or at/after `toMs` (Unix ms). */
