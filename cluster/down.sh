@@ -117,10 +117,11 @@ fi
 
 # 5. Network namespaces and interfaces.
 ip netns del "$CLIENT_NETNS" 2>/dev/null
+ip netns del "$CLIENT2_NETNS" 2>/dev/null
 for veth in $(ip -o link show master "$POD_BRIDGE" 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
   ip link del "$veth" 2>/dev/null
 done
-for ifname in "$CLIENT_VETH" "$LAN_BRIDGE" "$POD_BRIDGE"; do
+for ifname in "$CLIENT_VETH" "$CLIENT2_VETH" "$LAN_BRIDGE" "$POD_BRIDGE"; do
   ip link del "$ifname" 2>/dev/null
 done
 
@@ -140,8 +141,10 @@ rm -rf "$STATE_DIR"
 # Check: nothing of ours is left.
 problems=()
 [ -z "$(pids_of "")" ] || problems+=("processes: $(pids_of "" | tr '\n' ' ')")
-ip netns list 2>/dev/null | grep -q "^$CLIENT_NETNS\b" && problems+=("netns $CLIENT_NETNS")
-for ifname in "$CLIENT_VETH" "$LAN_BRIDGE" "$POD_BRIDGE"; do
+for ns in "$CLIENT_NETNS" "$CLIENT2_NETNS"; do
+  ip netns list 2>/dev/null | grep -q "^$ns\b" && problems+=("netns $ns")
+done
+for ifname in "$CLIENT_VETH" "$CLIENT2_VETH" "$LAN_BRIDGE" "$POD_BRIDGE"; do
   ip link show "$ifname" >/dev/null 2>&1 && problems+=("interface $ifname")
 done
 for ipt in iptables ip6tables; do

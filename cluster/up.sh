@@ -80,7 +80,7 @@ check_procs() {
 
 # ---------------------------------------------------------------------------------------------------------------
 # Networks: the LAN bridge with the node address and a client namespace; the pod bridge; the Service route.
-step "networks ($LAN_BRIDGE $LAN_CIDR, $POD_BRIDGE $NODE_POD_CIDR, netns $CLIENT_NETNS)" "$STATE_DIR/logs/net.log" bash -c "
+step "networks ($LAN_BRIDGE $LAN_CIDR, $POD_BRIDGE $NODE_POD_CIDR, netns $CLIENT_NETNS and $CLIENT2_NETNS)" "$STATE_DIR/logs/net.log" bash -c "
   set -e
   ip link add $LAN_BRIDGE type bridge
   ip addr add $NODE_IP/24 dev $LAN_BRIDGE
@@ -92,6 +92,12 @@ step "networks ($LAN_BRIDGE $LAN_CIDR, $POD_BRIDGE $NODE_POD_CIDR, netns $CLIENT
   ip -n $CLIENT_NETNS addr add $CLIENT_IP/24 dev eth0
   ip -n $CLIENT_NETNS link set eth0 up
   ip -n $CLIENT_NETNS link set lo up
+  ip netns add $CLIENT2_NETNS
+  ip link add $CLIENT2_VETH type veth peer name eth0 netns $CLIENT2_NETNS
+  ip link set $CLIENT2_VETH master $LAN_BRIDGE up
+  ip -n $CLIENT2_NETNS addr add $CLIENT2_IP/24 dev eth0
+  ip -n $CLIENT2_NETNS link set eth0 up
+  ip -n $CLIENT2_NETNS link set lo up
   ip link add $POD_BRIDGE type bridge
   ip addr add $POD_GATEWAY/24 dev $POD_BRIDGE
   ip addr add $NODE2_POD_GATEWAY/24 dev $POD_BRIDGE
@@ -420,6 +426,7 @@ wait_for "metrics-server serving node metrics" 180 bash -c \
 cat >"$STATE_DIR/env" <<EOF
 KUBECONFIG=$KUBECONFIG
 CLIENT_NETNS=$CLIENT_NETNS
+CLIENT2_NETNS=$CLIENT2_NETNS
 CLUSTER_BIN=$K8S_BIN
 CONTAINERD_ADDRESS=$ctrd/containerd.sock
 CONTAINERD2_ADDRESS=$node2/containerd/containerd.sock

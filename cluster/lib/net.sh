@@ -10,13 +10,17 @@ NODE2_NAME=nc-node2
 NODE2_IP=10.97.0.2
 NODE2_POD_CIDR=10.88.1.0/24
 NODE2_POD_GATEWAY=10.88.1.1
-# The "LAN": a bridge holding the node's address, the load balancer's pool and a client network namespace.
+# The "LAN": a bridge holding the node's address, the load balancer's pool and two client network namespaces.
 LAN_BRIDGE=nc-lan0
 LAN_CIDR=10.97.0.0/24
 NODE_IP=10.97.0.1
 CLIENT_NETNS=nc-client
 CLIENT_VETH=nc-client0
 CLIENT_IP=10.97.0.100
+# A second client on the LAN (the hostile-client test's well-behaved client).
+CLIENT2_NETNS=nc-client2
+CLIENT2_VETH=nc-client2v
+CLIENT2_IP=10.97.0.101
 LB_POOL_RANGE=10.97.0.200-10.97.0.220
 # Pods: the CNI bridge plugin's bridge, no IP masquerade.
 POD_BRIDGE=nc-pods0

@@ -9,6 +9,10 @@
 // every request, so a refused connect or a reset on a fresh connection is never retried. On exit it prints one JSON
 // object with the counts, latencies, the counts of each second, the longest run of seconds with a failure and samples of
 // the errors.
+//
+// With -half-heads N (plain HTTP only) it also holds N connections that have each sent half a request head (the request
+// line and one header, never the blank line that ends the head), the slow-loris attack: each one closed by the server is
+// opened again at once, until the run ends. Their counts are in the JSON object's "halfHeads".
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sort"
@@ -55,6 +60,89 @@ type result struct {
 	LongestFailingRun int `json:"longestFailingRunSeconds"`
 	// SecondsAllFailed counts the seconds in which requests were due and every one of them failed.
 	SecondsAllFailed int `json:"secondsAllFailed"`
+	// HalfHeads counts the connections held with half a request head (-half-heads), when asked for.
+	HalfHeads *halfHeadCounts `json:"halfHeads,omitempty"`
+}
+
+type halfHeadCounts struct {
+	// Held is how many were asked for (-half-heads).
+	Held int `json:"held"`
+	// Opened counts the connections that were opened and sent half a head; ClosedByServer those the server closed.
+	Opened         int64 `json:"opened"`
+	ClosedByServer int64 `json:"closedByServer"`
+	// MaxOpen is the most held at once; Errors counts the failed connects and writes, by kind.
+	MaxOpen int64            `json:"maxOpen"`
+	Errors  map[string]int64 `json:"errors"`
+}
+
+// holdHalfHeads keeps n connections to addr open, each having sent `head` (half a request head), opening a new one
+// whenever the server closes one, until ctx is done.
+func holdHalfHeads(ctx context.Context, dialer *net.Dialer, addr, head string, n int) *halfHeadCounts {
+	counts := &halfHeadCounts{Held: n, Errors: map[string]int64{}}
+	var (
+		mu                       sync.Mutex
+		wg                       sync.WaitGroup
+		open, opened, serverGone atomic.Int64
+	)
+	fail := func(err error) {
+		mu.Lock()
+		counts.Errors[errorKind(err)]++
+		mu.Unlock()
+	}
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// Spread the first connects over a second: a listen backlog is far smaller than n.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(i) * time.Second / time.Duration(n)):
+			}
+			for ctx.Err() == nil {
+				c, err := dialer.DialContext(ctx, "tcp", addr)
+				if err == nil {
+					_, err = io.WriteString(c, head)
+					if err != nil {
+						c.Close()
+					}
+				}
+				if err != nil {
+					if ctx.Err() == nil {
+						fail(err)
+						time.Sleep(100 * time.Millisecond)
+					}
+					continue
+				}
+				opened.Add(1)
+				now := open.Add(1)
+				mu.Lock()
+				if now > counts.MaxOpen {
+					counts.MaxOpen = now
+				}
+				mu.Unlock()
+				held := make(chan struct{})
+				go func() {
+					select {
+					case <-ctx.Done():
+						c.Close()
+					case <-held:
+					}
+				}()
+				// Returns when the server closes the connection (with or without an answer), or at the end of the run.
+				io.Copy(io.Discard, c)
+				close(held)
+				c.Close()
+				open.Add(-1)
+				if ctx.Err() == nil {
+					serverGone.Add(1)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	counts.Opened, counts.ClosedByServer = opened.Load(), serverGone.Load()
+	return counts
 }
 
 func errorKind(err error) string {
@@ -85,10 +173,17 @@ func main() {
 	workers := flag.Int("workers", 16, "concurrent workers, half keep-alive, half a new connection per request (2 to 256)")
 	maxSeconds := flag.Int("max-seconds", 300, "stop after this many seconds at the latest (1 to 900)")
 	timeout := flag.Duration("timeout", 5*time.Second, "time limit of one request, connect included")
+	halfHeads := flag.Int("half-heads", 0, "also hold this many connections that each sent half a request head (http only, 0 to 4000)")
 	flag.Parse()
 	https := strings.HasPrefix(*target, "https://")
-	if !(https || strings.HasPrefix(*target, "http://")) || https != (*caFile != "") || *rate < 1 || *rate > 2000 || *workers < 2 || *workers > 256 || *maxSeconds < 1 || *maxSeconds > 900 {
-		fmt.Fprintln(os.Stderr, "loadgen: -url http://host:port/path (or https://... with -cacert ca.pem), -rate 1..2000, -workers 2..256, -max-seconds 1..900")
+	if !(https || strings.HasPrefix(*target, "http://")) || https != (*caFile != "") || *rate < 1 || *rate > 2000 || *workers < 2 || *workers > 256 || *maxSeconds < 1 || *maxSeconds > 900 ||
+		*halfHeads < 0 || *halfHeads > 4000 || (https && *halfHeads > 0) {
+		fmt.Fprintln(os.Stderr, "loadgen: -url http://host:port/path (or https://... with -cacert ca.pem), -rate 1..2000, -workers 2..256, -max-seconds 1..900, -half-heads 0..4000 (http only)")
+		os.Exit(2)
+	}
+	parsed, err := url.Parse(*target)
+	if err != nil || parsed.Host == "" {
+		fmt.Fprintf(os.Stderr, "loadgen: -url %s: not a URL with a host (%v)\n", *target, err)
 		os.Exit(2)
 	}
 	var tlsConfig *tls.Config
@@ -126,6 +221,17 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() { <-sig; stoppedBy = "signal"; stop() }()
+
+	var halfHeadsDone chan *halfHeadCounts
+	if *halfHeads > 0 {
+		addr := parsed.Host
+		if *connectTo != "" {
+			addr = *connectTo
+		}
+		head := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\n", parsed.RequestURI(), parsed.Host)
+		halfHeadsDone = make(chan *halfHeadCounts, 1)
+		go func() { halfHeadsDone <- holdHalfHeads(ctx, dialer, addr, head, *halfHeads) }()
+	}
 
 	var (
 		mu                sync.Mutex
@@ -202,6 +308,12 @@ func main() {
 		}()
 	}
 	wg.Wait()
+	// The half heads are held until the end of the run, not only until the last request.
+	var halfHeadResult *halfHeadCounts
+	if halfHeadsDone != nil {
+		<-ctx.Done()
+		halfHeadResult = <-halfHeadsDone
+	}
 	if stoppedBy == "max-seconds" && next.Load() >= maxRequests {
 		stoppedBy = "max-requests"
 	}
@@ -231,6 +343,7 @@ func main() {
 		ErrorSamples: samples, KeepAlive: ka.Load(), NewConnection: nc.Load(), Seconds: time.Since(start).Seconds(),
 		Rate: *rate, P50Ms: pct(0.5), P99Ms: pct(0.99), MaxMs: pct(1), StoppedBy: stoppedBy,
 		StartedAtMs: start.UnixMilli(), PerSecond: perSecond, LongestFailingRun: longest, SecondsAllFailed: allFailed,
+		HalfHeads: halfHeadResult,
 	}
 	json.NewEncoder(os.Stdout).Encode(r)
 }

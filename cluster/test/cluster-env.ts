@@ -20,6 +20,8 @@ export const ANSWER_4 = '{"InputNumber":4,"SquareRoot":2}';
 export interface ClusterEnv {
   readonly KUBECONFIG: string;
   readonly CLIENT_NETNS: string;
+  /** A second client's network namespace on the same LAN. */
+  readonly CLIENT2_NETNS: string;
   readonly CLUSTER_BIN: string;
   readonly CONTAINERD_ADDRESS: string;
   /** The second node's containerd. */
@@ -42,7 +44,7 @@ export function readClusterEnv(): { env?: ClusterEnv; missing?: string } {
   const entries = fs.readFileSync(ENV_FILE, 'utf8').split('\n').filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
   const env = Object.fromEntries(entries) as unknown as ClusterEnv;
-  for (const key of ['KUBECONFIG', 'CLIENT_NETNS', 'CLUSTER_BIN', 'CONTAINERD_ADDRESS', 'CONTAINERD2_ADDRESS', 'CONTAINERD_LOG', 'CONTAINERD2_LOG', 'IMAGES_LIST', 'LOADGEN',
+  for (const key of ['KUBECONFIG', 'CLIENT_NETNS', 'CLIENT2_NETNS', 'CLUSTER_BIN', 'CONTAINERD_ADDRESS', 'CONTAINERD2_ADDRESS', 'CONTAINERD_LOG', 'CONTAINERD2_LOG', 'IMAGES_LIST', 'LOADGEN',
     'NODE_IP', 'CLUSTER_SET', 'KUBERNETES_VERSION', 'METALLB_VERSION'] as const) {
     if (!env[key]) return { missing: `${ENV_FILE} has no ${key}: restart the cluster (npm run cluster:down && npm run cluster:up)` };
   }
@@ -297,16 +299,32 @@ export interface LoadResult {
   readonly longestFailingRunSeconds: number;
   /** Seconds in which requests were due and every one failed. */
   readonly secondsAllFailed: number;
+  /** The connections held with half a request head (`-half-heads`), when asked for. */
+  readonly halfHeads?: {
+    /** How many were asked for. */
+    readonly held: number;
+    /** Opened and sent half a head; of those, closed by the server. */
+    readonly opened: number;
+    readonly closedByServer: number;
+    /** The most held at once. */
+    readonly maxOpen: number;
+    /** Failed connects and writes, by kind. */
+    readonly errors: Record<string, number>;
+  };
 }
 
-/** A running cluster/loadgen: GETs at a fixed rate from the client namespace, bounded in time and count. */
+/**
+ * A running cluster/loadgen: GETs at a fixed rate from a client namespace (`netns`, the first client's by default),
+ * bounded in time and count.
+ */
 export class Load {
   private readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
   private readonly pid: number;
 
-  constructor(env: ClusterEnv, public readonly url: string, rate: number, maxSeconds: number, extraArgs: string[] = []) {
+  constructor(env: ClusterEnv, public readonly url: string, rate: number, maxSeconds: number, extraArgs: string[] = [],
+    netns = env.CLIENT_NETNS) {
     // `ip netns exec` execs the program: the pid is the generator's own.
-    const child = spawn('ip', ['netns', 'exec', env.CLIENT_NETNS, env.LOADGEN, '-url', url, '-rate', String(rate),
+    const child = spawn('ip', ['netns', 'exec', netns, env.LOADGEN, '-url', url, '-rate', String(rate),
       '-max-seconds', String(maxSeconds), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = child.pid!;
     let stdout = '';
