@@ -31,8 +31,8 @@ describe('defaults', () => {
   test('selects exactly the target pods', () => {
     expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/instance': 'web' });
   });
-  test('Cluster traffic policy, no annotations, no source ranges', () => {
-    expect(service.spec.externalTrafficPolicy).toBe('Cluster');
+  test('Local traffic policy (the client\'s address reaches the pods), no annotations, no source ranges', () => {
+    expect(service.spec.externalTrafficPolicy).toBe('Local');
     expect(service.metadata.annotations).toBeUndefined();
     expect(service.spec.loadBalancerSourceRanges).toBeUndefined();
   });
@@ -66,6 +66,7 @@ describe('props', () => {
     });
   });
   test('externalTrafficPolicy', () => {
+    expect(spec({ externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER }).spec.externalTrafficPolicy).toBe('Cluster');
     expect(spec({ externalTrafficPolicy: ExternalTrafficPolicy.LOCAL }).spec.externalTrafficPolicy).toBe('Local');
   });
   test('loadBalancerSourceRanges', () => {

@@ -7,9 +7,9 @@ import { checkWorkload, HTTP_PORT_NAME, HTTPS_PORT_NAME, IWorkload } from './wor
 
 /** How a LoadBalancer Service routes external traffic to nodes. */
 export enum ExternalTrafficPolicy {
-  /** Any node forwards to any ready pod (even spread; client source IP is lost). */
+  /** Any node forwards to any ready pod, spread evenly. The pods see a node's address instead of the client's. */
   CLUSTER = 'Cluster',
-  /** Only nodes with a ready pod take traffic (client source IP kept). */
+  /** Only nodes with a ready pod take traffic, each to its own pods. The pods see the client's address. */
   LOCAL = 'Local',
 }
 
@@ -60,8 +60,12 @@ export interface LoadBalancedServiceProps {
    */
   readonly addressPool?: string;
   /**
-   * How external traffic reaches the pods.
-   * @default ExternalTrafficPolicy.CLUSTER
+   * How external traffic reaches the pods. `LOCAL` keeps the client's address, which the proxy's per-client limits
+   * and logs need; with MetalLB in L2 mode all traffic then goes to the pods on the one node that announces the
+   * address (MetalLB picks a node with a ready pod, and moves the address when that node has none left). `CLUSTER`
+   * spreads over every pod, but the pods see a node's address, shared by every client.
+   * @default ExternalTrafficPolicy.LOCAL
+   * @see https://kubernetes.io/docs/tasks/access-application-cluster/create-external-load-balancer/#preserving-the-client-source-ip
    */
   readonly externalTrafficPolicy?: ExternalTrafficPolicy;
   /**
@@ -116,7 +120,7 @@ export class LoadBalancedService extends Construct {
     if (props.allocateNodePorts !== undefined && typeof props.allocateNodePorts !== 'boolean') {
       invalid(this, 'allocateNodePorts', props.allocateNodePorts, 'must be true or false');
     }
-    const policy = props.externalTrafficPolicy ?? ExternalTrafficPolicy.CLUSTER;
+    const policy = props.externalTrafficPolicy ?? ExternalTrafficPolicy.LOCAL;
     if (!Object.values(ExternalTrafficPolicy).includes(policy)) {
       invalid(this, 'externalTrafficPolicy', policy, `must be one of ${Object.values(ExternalTrafficPolicy).join(', ')}`);
     }

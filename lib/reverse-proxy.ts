@@ -91,10 +91,11 @@ export interface NginxTuningProps {
 }
 
 /**
- * Limits per client address (the connection's source address as nginx sees it: with the load balancer's
- * `externalTrafficPolicy: Cluster` that is a node's, shared by every client coming through it). A request over a
- * limit is answered 429 with a JSON error and `Retry-After`. Sized so that one well-behaved heavy client never
- * reaches them (docs/public-internet.md).
+ * Limits per client address, the connection's source address as nginx sees it.
+ *
+ * Behind the load balancer's default `externalTrafficPolicy: Local` that is the client's own; with `Cluster` it is a
+ * node's, shared by every client coming through it. A request over a limit is answered 429 with a JSON error and
+ * `Retry-After`. Sized so that one well-behaved heavy client never reaches them (docs/public-internet.md).
  */
 export interface ClientLimitsProps {
   /**
