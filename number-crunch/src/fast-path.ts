@@ -64,16 +64,29 @@ function responseHead(reply: Reply, close: boolean, keepAliveSeconds: number): s
 }
 
 /**
- * Serves one connection without node:http for as long as its requests are plain GETs and HEADs that arrive whole:
- * the request heads are matched in the bytes as read, the answers of one read are written in one write. The first
- * time a read holds anything else (another method, a body, `Expect`, `Connection`, a malformed or unfinished request,
- * HTTP/1.0), the connection and the unanswered bytes go to node:http for good, which answers exactly as it did
- * before. Keep-alive, pipelining, back-pressure, the idle timeout and shutdown behave as with node:http.
+ * Whether `text` from `pos` on can be the start of a request head whose rest has not been read yet: no blank line
+ * (which would end a head) and no longer than a head the fast path answers.
+ */
+export function mayBeUnfinishedHead(text: string, pos: number): boolean {
+  return text.length - pos <= MAX_HEAD_BYTES && !text.includes('\r\n\r\n', pos);
+}
+
+/**
+ * Serves one connection without node:http for as long as its requests are plain GETs and HEADs: the request heads are
+ * matched in the bytes as read, the answers of one read are written in one write. A read that answered requests and
+ * ends in the first part of the next head keeps that part for the next read (a pipelining client's writes do not end
+ * where its requests do); if the next read answers nothing, the bytes go to node:http. The first time a read holds
+ * anything else (another method, a body, `Expect`, `Connection`, a malformed request, HTTP/1.0, a head that arrives
+ * slowly), the connection and the unanswered bytes go to node:http for good, which answers exactly as it did before.
+ * Keep-alive, pipelining, back-pressure, the idle timeout and shutdown behave as with node:http.
  */
 export class FastConnection {
   private handedOver = false;
   private closing = false;
   private waitingForDrain = false;
+  // The first part of a request head, read after answered requests, waiting for its rest (a copy: the read's buffer
+  // is not kept).
+  private pending?: Buffer;
   private readonly keepAliveSeconds: number;
   // The requests answered in the current read, counted once their answers are written (reused: no garbage per read).
   private readonly answered: RequestObserver[] = [];
@@ -95,7 +108,7 @@ export class FastConnection {
 
   /** True while this connection has sent at least one byte and no request is waiting to be read or answered. */
   get idle(): boolean {
-    return !this.handedOver && !this.waitingForDrain && this.socket.bytesRead > 0;
+    return !this.handedOver && !this.waitingForDrain && this.pending === undefined && this.socket.bytesRead > 0;
   }
 
   /**
@@ -126,7 +139,9 @@ export class FastConnection {
   private readonly onData = (chunk: Buffer): void => {
     if (this.closing) return; // answered with Connection: close; what follows is not read
     const started = performance.now();
-    const text = chunk.toString('latin1'); // one character per byte: string offsets are byte offsets
+    const data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = undefined;
+    const text = data.toString('latin1'); // one character per byte: string offsets are byte offsets
     let pos = 0;
     let out = '';
     while (pos < text.length) {
@@ -158,9 +173,17 @@ export class FastConnection {
     }
     if (this.closing) {
       this.endSoon();
-    } else if (pos < text.length) {
-      this.handOver(chunk.subarray(pos));
-    } else if (!flushed) {
+      return;
+    }
+    if (pos < text.length) {
+      // Only after an answer: a head that does not arrive whole in one read otherwise meets node:http's time-outs.
+      if (pos === 0 || !mayBeUnfinishedHead(text, pos)) {
+        this.handOver(data.subarray(pos));
+        return;
+      }
+      this.pending = Buffer.from(data.subarray(pos));
+    }
+    if (!flushed) {
       // The client is not reading its answers: stop reading its requests until it does, as node:http does.
       this.waitingForDrain = true;
       this.socket.pause();

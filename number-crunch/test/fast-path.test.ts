@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { mayBeUnfinishedHead } from '../src/fast-path';
 import { NumberCrunchServer } from '../src/server';
 import { rawExchange } from './http-client';
 
@@ -134,6 +135,46 @@ describe('answers exactly as node:http does', () => {
   test('keep-alive: after answers from the fast path, node:http carries on on the same connection', async () => {
     const answer = await compare(`${get('/square-root/4')}\r\n${get('/square-root/9')}\r\nPOST /x HTTP/1.1\r\nHost: x\r\n\r\n${get('/cube-root/8')}\r\n`);
     expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(4);
+  });
+});
+
+describe('a read that ends inside a request head', () => {
+  test('may be an unfinished head: no blank line yet, at most 8 KiB', () => {
+    const text = `${get('/square-root/4')}\r\n${get('/cube-root/8')}`;
+    const next = text.indexOf('GET /cube-root');
+    expect(mayBeUnfinishedHead(text, next)).toBe(true);
+    expect(mayBeUnfinishedHead(`${text}X-A: b`, next)).toBe(true);
+    expect(mayBeUnfinishedHead(`${text}\r`, next)).toBe(true);
+    expect(mayBeUnfinishedHead(`${text}\r\n`, next)).toBe(false); // a whole head, which the fast path did not take
+    expect(mayBeUnfinishedHead(`${text}X-Big: ${'a'.repeat(8200)}`, next)).toBe(false);
+  });
+
+  test('after answers, the rest of the head is awaited: pipelined requests split anywhere stay on the fast path, answered as node:http answers them', async () => {
+    const handOver = jest.spyOn(fast, 'handOver');
+    try {
+      // 30 requests in 4 writes: each write holds whole requests and ends inside the next one.
+      const requests = Array.from({ length: 30 }, (_, i) => `${get(`/square-root/${i * i}`)}X-Request: ${i}\r\n\r\n`).join('');
+      const answer = await compare(requests, 4);
+      expect(answer.match(/HTTP\/1\.1 200 /g)).toHaveLength(30);
+      expect(answer).toContain('{"InputNumber":841,"SquareRoot":29}\n');
+      expect(handOver).not.toHaveBeenCalled();
+    } finally {
+      handOver.mockRestore();
+    }
+  });
+
+  test('when the next read still does not finish the head, the connection goes to node:http, which answers it', async () => {
+    const handOver = jest.spyOn(fast, 'handOver');
+    try {
+      // A whole request, then a head in three more writes: the second of them answers nothing.
+      const bytes = `${get('/square-root/4')}\r\n${get('/cube-root/8')}X-A: ${'a'.repeat(200)}\r\nX-B: b\r\n\r\n`;
+      const answer = await compare(bytes, 4);
+      expect(answer).toContain('{"InputNumber":4,"SquareRoot":2}\n');
+      expect(answer).toContain('{"InputNumber":8,"CubeRoot":2}\n');
+      expect(handOver).toHaveBeenCalledTimes(1);
+    } finally {
+      handOver.mockRestore();
+    }
   });
 });
 
