@@ -39,7 +39,10 @@ describe('defaults', () => {
   test('the container matches the image contract: port, probe paths, user', () => {
     const c = container(deployment);
     expect(c.ports).toEqual([{ containerPort: 8080, name: 'http' }, { containerPort: 9464, name: 'metrics' }]);
-    expect(c.env).toEqual([{ name: 'PORT', value: '8080' }, { name: 'METRICS_PORT', value: '9464' }]);
+    expect(c.env).toEqual([
+      { name: 'PORT', value: '8080' }, { name: 'METRICS_PORT', value: '9464' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=96 --max-semi-space-size=2' },
+    ]);
     expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
     expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
     expect(c.securityContext).toMatchObject({ runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true });
@@ -191,7 +194,7 @@ describe('props', () => {
     const { deployment, service, app } = build({ port: 9000 });
     const c = container(deployment);
     expect(c.ports[0].containerPort).toBe(9000);
-    expect(c.env).toEqual([{ name: 'PORT', value: '9000' }, { name: 'METRICS_PORT', value: '9464' }]);
+    expect(c.env.slice(0, 2)).toEqual([{ name: 'PORT', value: '9000' }, { name: 'METRICS_PORT', value: '9464' }]);
     expect(c.readinessProbe.httpGet.port).toBe(9000);
     expect(c.livenessProbe.httpGet.port).toBe(9000);
     expect(service.spec.ports).toEqual([{ name: 'http', port: 9000, targetPort: 9000 }]);
@@ -201,6 +204,18 @@ describe('props', () => {
   test('resources', () => {
     const { deployment } = build({ resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) } } });
     expect(container(deployment).resources).toEqual({ requests: { cpu: '100m' }, limits: { cpu: '1' } });
+  });
+
+  test('V8\'s heap is sized from the memory limit: 60% of it for the old generation, 2 MiB semi-spaces', () => {
+    const nodeOptions = (resources: kplus.ContainerResources) =>
+      container(build({ resources }).deployment).env.filter((e: { name: string }) => e.name === 'NODE_OPTIONS');
+    expect(nodeOptions({ memory: { request: Size.mebibytes(256), limit: Size.gibibytes(1) } }))
+      .toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=614 --max-semi-space-size=2' }]);
+    expect(nodeOptions({ memory: { limit: Size.mebibytes(96) } }))
+      .toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=57 --max-semi-space-size=2' }]);
+    // No memory limit: Node sizes its heap itself, as before.
+    expect(nodeOptions({ cpu: { request: kplus.Cpu.millis(50) }, memory: { request: Size.mebibytes(96) } })).toEqual([]);
+    expect(nodeOptions({})).toEqual([]);
   });
 
   test('clusterDomain', () => {
@@ -386,6 +401,7 @@ describe('validation errors name the construct, prop, value and what is allowed'
     ['autoscaling without a CPU request', { resources: { memory: { request: Size.mebibytes(96) } }, autoscaling: { maxReplicas: 4 } }, /NumberCrunchApp at 'test\/app': invalid resources.cpu.request undefined: the autoscaler's CPU utilization is a share of the CPU request: set resources.cpu.request/],
     ['autoscaling default without a CPU limit', { resources: { cpu: { request: kplus.Cpu.millis(50) } }, autoscaling: { maxReplicas: 4 } }, /invalid autoscaling.targetCpuUtilizationPercent undefined: its default is 60% of the CPU limit and resources.cpu.limit is not set: set targetCpuUtilizationPercent/],
     ['metricsPort equal to port', { port: 9000, metricsPort: 9000 }, /NumberCrunchApp at 'test\/app': invalid metricsPort 9000: must differ from port \(9000\)/],
+    ['a memory limit too small for the service', { resources: { memory: { limit: Size.mebibytes(64) } } }, /NumberCrunchApp at 'test\/app': invalid resources.memory.limit "64Mi": the service is 62 MiB resident when idle and needs room for its heap: set at least Size.mebibytes\(96\), or no limit/],
     ['metricsPort 0', { metricsPort: 0 }, /invalid metricsPort 0: a port must be an integer from 1 to 65535/],
     ['a negative scale-down window', { autoscaling: { maxReplicas: 4, scaleDownStabilizationSeconds: -30 } }, /NumberCrunchApp at 'test\/app': invalid autoscaling.scaleDownStabilizationSeconds -30: must be a whole number of seconds from 0 to 3600/],
     ['a scale-up window over an hour', { autoscaling: { maxReplicas: 4, scaleUpStabilizationSeconds: 3601 } }, /invalid autoscaling.scaleUpStabilizationSeconds 3601: must be a whole number of seconds from 0 to 3600 \(the API server's limit\)/],

@@ -87,6 +87,20 @@ export const HEADLESS_SERVICE_SUFFIX = '-pods';
 export const MAX_STABILIZATION_SECONDS = 3600;
 /** Default autoscaler target as a share of the CPU limit, in percent (docs/performance.md). */
 export const DEFAULT_TARGET_CPU_SHARE_OF_LIMIT = 60;
+/**
+ * V8's old generation as a share of the container's memory limit, in percent. The idle service is 62 MiB resident
+ * (48 MiB of it Node's own code), so in the default 160 MiB the heap can have about 60% and the rest of the process
+ * (code, socket buffers, the metrics) still fits. Without a cap Node 24 sizes the heap from the host (259 MiB in a
+ * 160 MiB cgroup) and lets it grow lazily past the limit: the kernel kills the pod (docs/service.md).
+ */
+export const HEAP_SHARE_OF_MEMORY_LIMIT = 60;
+/**
+ * V8's semi-space cap in MiB: its young generation is three of them. Without it Node 24 sizes the young generation
+ * from the host's memory (192 MiB on a 2-core, 8 GiB machine) even when the old generation is capped.
+ */
+export const HEAP_SEMI_SPACE_MIB = 2;
+/** Smallest memory limit the service runs in, in MiB: it is 62 MiB resident when idle, before any request. */
+export const MIN_APP_MEMORY_LIMIT_MIB = 96;
 
 /**
  * The number-crunch service: a hardened Deployment of the image built from `number-crunch/`, a ClusterIP Service in
@@ -141,6 +155,12 @@ export class NumberCrunchApp extends Construct implements IWorkload {
       invalid(this, 'metricsPort', metricsPort, `must differ from port (${w.port}): metrics have a listener of their own; pick another port for one of them`);
     }
     const autoscaling = props.autoscaling && this.checkAutoscaling(props.autoscaling, w.replicas, w.resources);
+    const memoryLimitMib = w.resources.memory?.limit?.toMebibytes();
+    if (memoryLimitMib !== undefined && !(memoryLimitMib >= MIN_APP_MEMORY_LIMIT_MIB)) {
+      invalid(this, 'resources.memory.limit', `${memoryLimitMib}Mi`,
+        `the service is 62 MiB resident when idle and needs room for its heap: set at least Size.mebibytes(${MIN_APP_MEMORY_LIMIT_MIB}), or no limit`);
+    }
+    const nodeOptions = memoryLimitMib === undefined ? undefined : heapNodeOptions(memoryLimitMib);
     // The FQDN handed to the proxy must name a namespace: in a chart without one, pin the app's objects to it.
     const chartNamespace = Chart.of(this).namespace;
     const namespace = chartNamespace ?? DEFAULT_NAMESPACE;
@@ -166,7 +186,10 @@ export class NumberCrunchApp extends Construct implements IWorkload {
       extraPorts: [{ containerPort: metricsPort, name: METRICS_PORT_NAME }],
       container: {
         name: w.name,
-        env: [{ name: PORT_ENV, value: String(w.port) }, { name: METRICS_PORT_ENV, value: String(metricsPort) }],
+        env: [
+          { name: PORT_ENV, value: String(w.port) }, { name: METRICS_PORT_ENV, value: String(metricsPort) },
+          ...(nodeOptions === undefined ? [] : [{ name: 'NODE_OPTIONS', value: nodeOptions }]),
+        ],
         readinessProbe: probe(READINESS_PATH, 5, 2),
         livenessProbe: probe(LIVENESS_PATH, 10, 3),
       },
@@ -233,6 +256,15 @@ export class NumberCrunchApp extends Construct implements IWorkload {
     const behavior = scaleUp === undefined && scaleDown === undefined ? undefined : { scaleUp, scaleDown };
     return { minReplicas, maxReplicas, target, behavior };
   }
+}
+
+/**
+ * The Node options (`NODE_OPTIONS`) that size V8's heap for a container memory limit of `memoryLimitMib` MiB: the old
+ * generation HEAP_SHARE_OF_MEMORY_LIMIT percent of it, the semi-spaces HEAP_SEMI_SPACE_MIB.
+ */
+export function heapNodeOptions(memoryLimitMib: number): string {
+  const oldSpaceMib = Math.floor((memoryLimitMib * HEAP_SHARE_OF_MEMORY_LIMIT) / 100);
+  return `--max-old-space-size=${oldSpaceMib} --max-semi-space-size=${HEAP_SEMI_SPACE_MIB}`;
 }
 
 /** A prop that makes no valid autoscaler target, and what would. */
