@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { JsonPatch, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
-import { NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
+import { ExternalTrafficPolicy, NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
 import {
   ANSWER_4, Cluster, ConfigMap, Deployment, DeploymentSpec, describeCluster, describeLoad, HorizontalPodAutoscalerSpec, ipNumber,
@@ -310,7 +310,9 @@ describeCluster('day 2 on the real cluster', () => {
 
   test('the proxy with 2 replicas gets a PodDisruptionBudget that allows one disruption', async () => {
     const NS = 'ha';
-    apply(chartObjects(NS, { namespace: NS, proxy: { replicas: 2 } }));
+    // `Cluster`: the drain below first moves every pod to the second node, whose proxy pods only node 1's kube-proxy
+    // could reach here under `Local` (the nodes share one network namespace: docs/test-cluster.md).
+    apply(chartObjects(NS, { namespace: NS, proxy: { replicas: 2 }, loadBalancer: { externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER } }));
     cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
     const pdb = await waitFor('the proxy PDB status', 30, 1000, () => {
       const p = cluster.kubectlJson<PodDisruptionBudget>(['get', 'poddisruptionbudget', 'number-crunch-proxy-pdb', '-n', NS]);
