@@ -89,9 +89,8 @@ export const MAX_STABILIZATION_SECONDS = 3600;
 export const DEFAULT_TARGET_CPU_SHARE_OF_LIMIT = 60;
 /**
  * V8's old generation as a share of the container's memory limit, in percent. Without a cap Node 24 sizes the heap
- * from the host (259 MiB in a 160 MiB cgroup) and lets it grow lazily past the limit: the kernel kills the pod. 32
- * connections pipelining without reading keep about 65 MiB of the heap live: at 60% of 160 MiB (96) V8 ran out of
- * heap, at 70% (112) the process peaked at 132 MiB and kept serving. The rest (30%) holds code, buffers and metrics.
+ * from the host (259 MiB in a 160 MiB cgroup) and lets garbage pile up past the limit: the kernel kills the pod. The
+ * rest (30%) holds Node's code (about 48 MiB), buffers and the metrics (docs/service.md).
  */
 export const HEAP_SHARE_OF_MEMORY_LIMIT = 70;
 /**
