@@ -86,18 +86,16 @@ step "networks ($LAN_BRIDGE $LAN_CIDR, $POD_BRIDGE $NODE_POD_CIDR, netns $CLIENT
   ip addr add $NODE_IP/24 dev $LAN_BRIDGE
   ip addr add $NODE2_IP/24 dev $LAN_BRIDGE
   ip link set $LAN_BRIDGE up
-  ip netns add $CLIENT_NETNS
-  ip link add $CLIENT_VETH type veth peer name eth0 netns $CLIENT_NETNS
-  ip link set $CLIENT_VETH master $LAN_BRIDGE up
-  ip -n $CLIENT_NETNS addr add $CLIENT_IP/24 dev eth0
-  ip -n $CLIENT_NETNS link set eth0 up
-  ip -n $CLIENT_NETNS link set lo up
-  ip netns add $CLIENT2_NETNS
-  ip link add $CLIENT2_VETH type veth peer name eth0 netns $CLIENT2_NETNS
-  ip link set $CLIENT2_VETH master $LAN_BRIDGE up
-  ip -n $CLIENT2_NETNS addr add $CLIENT2_IP/24 dev eth0
-  ip -n $CLIENT2_NETNS link set eth0 up
-  ip -n $CLIENT2_NETNS link set lo up
+  # Each client: a network namespace, a veth pair into the LAN bridge, an address.
+  for client in '$CLIENT_NETNS $CLIENT_VETH $CLIENT_IP' '$CLIENT2_NETNS $CLIENT2_VETH $CLIENT2_IP'; do
+    set -- \$client
+    ip netns add \$1
+    ip link add \$2 type veth peer name eth0 netns \$1
+    ip link set \$2 master $LAN_BRIDGE up
+    ip -n \$1 addr add \$3/24 dev eth0
+    ip -n \$1 link set eth0 up
+    ip -n \$1 link set lo up
+  done
   ip link add $POD_BRIDGE type bridge
   ip addr add $POD_GATEWAY/24 dev $POD_BRIDGE
   ip addr add $NODE2_POD_GATEWAY/24 dev $POD_BRIDGE
