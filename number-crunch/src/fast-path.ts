@@ -63,12 +63,28 @@ function responseHead(reply: Reply, close: boolean, keepAliveSeconds: number): s
     : `${headLines(reply, false)}Date: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
 }
 
+/** A whole request line of the shape REQUEST_HEAD takes, and the start of one: the method, then a target and ` HTTP/1.1`. */
+const REQUEST_LINE = /^(GET|HEAD) \/[\x21-\x7e]* HTTP\/1\.1\r\n$/;
+const REQUEST_LINE_START = /^(G|GE|GET|H|HE|HEA|HEAD)$|^(GET|HEAD) (\/[\x21-\x7e]*( (H(T(T(P(\/(1(\.(1\r?)?)?)?)?)?)?)?)?)?)?$/;
+/** A whole header line of the shape REQUEST_HEAD takes, and the start of one or of the blank line (or nothing yet). */
+const HEADER_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n$/;
+const HEADER_LINE_START = /^(\r|[!#$%&'*+\-.^_`|~0-9A-Za-z]+(:[\t\x20-\x7e]*\r?)?)?$/;
+
 /**
- * Whether `text` from `pos` on can be the start of a request head whose rest has not been read yet: no blank line
- * (which would end a head) and no longer than a head the fast path answers.
+ * Whether `text` from `pos` on can be the start of a request head of the shape the fast path answers whose rest has
+ * not been read yet: a request line and header lines of that shape so far, no blank line (which would end the head),
+ * and no longer than a head the fast path answers. Anything else goes to node:http at once, as before.
  */
 export function mayBeUnfinishedHead(text: string, pos: number): boolean {
-  return text.length - pos <= MAX_HEAD_BYTES && !text.includes('\r\n\r\n', pos);
+  if (text.length - pos > MAX_HEAD_BYTES) return false;
+  let start = pos;
+  for (let first = true; ; first = false) {
+    const end = text.indexOf('\r\n', start);
+    if (end < 0) return (first ? REQUEST_LINE_START : HEADER_LINE_START).test(text.slice(start));
+    if (end === start) return false; // the blank line: a whole head, which the fast path did not take
+    if (!(first ? REQUEST_LINE : HEADER_LINE).test(text.slice(start, end + 2))) return false;
+    start = end + 2;
+  }
 }
 
 /**
@@ -216,6 +232,14 @@ export class FastConnection {
   }
 
   private readonly onEnd = (): void => {
+    if (this.pending !== undefined) {
+      // The input ends inside a head: node:http answers that (400). It gets the head, then the end it follows.
+      const rest = this.pending;
+      this.pending = undefined;
+      this.handOver(rest);
+      this.socket.emit('end');
+      return;
+    }
     this.socket.end(); // the client is done; answers already written are flushed first
   };
 

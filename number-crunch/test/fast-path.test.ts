@@ -147,6 +147,22 @@ describe('a read that ends inside a request head', () => {
     expect(mayBeUnfinishedHead(`${text}\r`, next)).toBe(true);
     expect(mayBeUnfinishedHead(`${text}\r\n`, next)).toBe(false); // a whole head, which the fast path did not take
     expect(mayBeUnfinishedHead(`${text}X-Big: ${'a'.repeat(8200)}`, next)).toBe(false);
+    for (const start of ['G', 'HEA', 'GET ', 'GET /cube-root/8', 'GET /x HTTP/1.', 'HEAD /x HTTP/1.1\r', 'GET /x HTTP/1.1\r\nHost', 'GET /x HTTP/1.1\r\nX-A:\tb\r']) {
+      expect([start, mayBeUnfinishedHead(start, 0)]).toEqual([start, true]);
+    }
+  });
+
+  test('is never anything the fast path would not answer once whole: that goes to node:http at once', () => {
+    for (const start of ['XYZ\r\n', 'POST /x', 'GET  /x', 'GET x', 'GET /x HTTP/1.0\r\n', 'GET /x HTTP/1.1\nHost: x\n', 'GET /\xe9',
+      'GET /x HTTP/1.1\r\nX-A : b\r\n', 'GET /x HTTP/1.1\r\nX-A: a\x01b']) {
+      expect([start, mayBeUnfinishedHead(start, 0)]).toEqual([start, false]);
+    }
+  });
+
+  test('an input that ends inside a kept head is answered as node:http answers it (400)', async () => {
+    const answer = await compare(`${get('/square-root/4')}\r\n${get('/cube-root/8')}`);
+    expect(answer).toContain('{"InputNumber":4,"SquareRoot":2}\n');
+    expect(answer.match(/HTTP\/1\.1 400 /g)).toHaveLength(1);
   });
 
   test('after answers, the rest of the head is awaited: pipelined requests split anywhere stay on the fast path, answered as node:http answers them', async () => {
