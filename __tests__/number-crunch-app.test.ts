@@ -41,7 +41,7 @@ describe('defaults', () => {
     expect(c.ports).toEqual([{ containerPort: 8080, name: 'http' }, { containerPort: 9464, name: 'metrics' }]);
     expect(c.env).toEqual([
       { name: 'PORT', value: '8080' }, { name: 'METRICS_PORT', value: '9464' },
-      { name: 'NODE_OPTIONS', value: '--max-old-space-size=112 --max-semi-space-size=2' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=104 --max-semi-space-size=2' },
     ]);
     expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
     expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
@@ -206,13 +206,13 @@ describe('props', () => {
     expect(container(deployment).resources).toEqual({ requests: { cpu: '100m' }, limits: { cpu: '1' } });
   });
 
-  test('V8\'s heap is sized from the memory limit: 70% of it for the old generation, 2 MiB semi-spaces', () => {
+  test('V8\'s heap is sized from the memory limit: the limit less 56 MiB for the old generation, 2 MiB semi-spaces', () => {
     const nodeOptions = (resources: kplus.ContainerResources) =>
       container(build({ resources }).deployment).env.filter((e: { name: string }) => e.name === 'NODE_OPTIONS');
     expect(nodeOptions({ memory: { request: Size.mebibytes(256), limit: Size.gibibytes(1) } }))
-      .toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=716 --max-semi-space-size=2' }]);
+      .toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=968 --max-semi-space-size=2' }]);
     expect(nodeOptions({ memory: { limit: Size.mebibytes(96) } }))
-      .toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=67 --max-semi-space-size=2' }]);
+      .toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=40 --max-semi-space-size=2' }]);
     // No memory limit: Node sizes its heap itself, as before.
     expect(nodeOptions({ cpu: { request: kplus.Cpu.millis(50) }, memory: { request: Size.mebibytes(96) } })).toEqual([]);
     expect(nodeOptions({})).toEqual([]);

@@ -88,17 +88,21 @@ export const MAX_STABILIZATION_SECONDS = 3600;
 /** Default autoscaler target as a share of the CPU limit, in percent (docs/performance.md). */
 export const DEFAULT_TARGET_CPU_SHARE_OF_LIMIT = 60;
 /**
- * V8's old generation as a share of the container's memory limit, in percent. Without a cap Node 24 sizes the heap
- * from the host (259 MiB in a 160 MiB cgroup) and lets garbage pile up past the limit: the kernel kills the pod. The
- * rest (30%) holds Node's code (about 48 MiB), buffers and the metrics (docs/service.md).
+ * What the service needs beside V8's old generation, in MiB: Node's own code and data (about 48 MiB resident), the
+ * young generation (three semi-spaces) and buffers. The old generation gets the rest of the memory limit. Without a
+ * cap Node 24 sizes the heap from the host (259 MiB in a 160 MiB cgroup) and lets garbage pile up past the limit: the
+ * kernel kills the pod (docs/service.md).
  */
-export const HEAP_SHARE_OF_MEMORY_LIMIT = 70;
+export const HEAP_RESERVE_MIB = 56;
 /**
  * V8's semi-space cap in MiB: its young generation is three of them. Without it Node 24 sizes the young generation
  * from the host's memory (192 MiB on a 2-core, 8 GiB machine) even when the old generation is capped.
  */
 export const HEAP_SEMI_SPACE_MIB = 2;
-/** Smallest memory limit the service runs in, in MiB: it is 62 MiB resident when idle, before any request. */
+/**
+ * Smallest memory limit the service runs in, in MiB: 40 MiB of old generation above HEAP_RESERVE_MIB (idle, before any
+ * request, the service is 62 MiB resident).
+ */
 export const MIN_APP_MEMORY_LIMIT_MIB = 96;
 
 /**
@@ -259,10 +263,10 @@ export class NumberCrunchApp extends Construct implements IWorkload {
 
 /**
  * The Node options (`NODE_OPTIONS`) that size V8's heap for a container memory limit of `memoryLimitMib` MiB: the old
- * generation HEAP_SHARE_OF_MEMORY_LIMIT percent of it, the semi-spaces HEAP_SEMI_SPACE_MIB.
+ * generation the limit less HEAP_RESERVE_MIB, the semi-spaces HEAP_SEMI_SPACE_MIB.
  */
 export function heapNodeOptions(memoryLimitMib: number): string {
-  const oldSpaceMib = Math.floor((memoryLimitMib * HEAP_SHARE_OF_MEMORY_LIMIT) / 100);
+  const oldSpaceMib = Math.floor(memoryLimitMib - HEAP_RESERVE_MIB);
   return `--max-old-space-size=${oldSpaceMib} --max-semi-space-size=${HEAP_SEMI_SPACE_MIB}`;
 }
 

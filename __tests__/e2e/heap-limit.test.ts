@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect, Socket } from 'node:net';
-import { NumberCrunchApp } from '../../lib';
+import { Size } from 'cdk8s';
+import { NumberCrunchApp, NumberCrunchAppProps } from '../../lib';
 import { SERVICE_MAIN, startService } from '../../number-crunch/test/service-process';
 import { find, synth } from '../util';
 
@@ -26,9 +27,9 @@ function unavailableReason(): string | undefined {
   return undefined;
 }
 
-/** The app's container as the construct renders it by default: its memory limit in MiB and its env. */
-function renderedContainer(): { limitMib: number; env: Record<string, string> } {
-  const deployment = find(synth((chart) => new NumberCrunchApp(chart, 'app')), 'Deployment');
+/** The app's container as the construct renders it for `props`: its memory limit in MiB and its env. */
+function renderedContainer(props: NumberCrunchAppProps): { limitMib: number; env: Record<string, string> } {
+  const deployment = find(synth((chart) => new NumberCrunchApp(chart, 'app', props)), 'Deployment');
   const c = deployment.spec.template.spec.containers[0];
   const limit = /^(\d+)Mi$/.exec(c.resources.limits.memory);
   if (!limit) throw new Error(`unexpected memory limit ${c.resources.limits.memory}`);
@@ -58,8 +59,12 @@ if (unavailable) {
     test.skip(`heap limit under pipelining clients (skipped: ${unavailable})`, () => undefined);
   }
 } else {
-  test(`${CONNECTIONS} pipelining clients that never read do not push the service past its memory limit`, async () => {
-    const { limitMib, env } = renderedContainer();
+  // The default limit (160Mi), and the smallest the construct accepts (96Mi).
+  test.each([
+    ['the default memory limit', {}],
+    ['the smallest memory limit accepted', { resources: { memory: { limit: Size.mebibytes(96) } } }],
+  ] as Array<[string, NumberCrunchAppProps]>)(`${CONNECTIONS} pipelining clients that never read keep the service under %s`, async (_label, props) => {
+    const { limitMib, env } = renderedContainer(props);
     const cgroup = `${MEMORY_CGROUPS}/nc-heap-e2e-${process.pid}`;
     mkdirSync(cgroup);
     const sockets: Socket[] = [];
@@ -101,6 +106,8 @@ if (unavailable) {
         `of a ${limitMib} MiB limit, NODE_OPTIONS="${env.NODE_OPTIONS ?? ''}", oom kills ${oomKills}, exit ${exitCode ?? 'none'}`);
       expect({ oomKills, exitCode }).toEqual({ oomKills: 0, exitCode: undefined });
       expect(await getBody(service.port, '/square-root/4')).toBe('{"InputNumber":4,"SquareRoot":2}\n');
+      // The cgroup counts every time its usage hit the limit (and had to be reclaimed): never.
+      expect(Number(read('memory.failcnt'))).toBe(0);
       expect(peakMib).toBeLessThan(limitMib);
     } finally {
       sockets.forEach((s) => s.destroy());
