@@ -114,6 +114,7 @@ func holdHalfHeads(ctx context.Context, dialer *net.Dialer, addr, head string, n
 					}
 					continue
 				}
+				openedAt := time.Now()
 				opened.Add(1)
 				now := open.Add(1)
 				mu.Lock()
@@ -136,6 +137,10 @@ func holdHalfHeads(ctx context.Context, dialer *net.Dialer, addr, head string, n
 				open.Add(-1)
 				if ctx.Err() == nil {
 					serverGone.Add(1)
+					// A server that closes at once gets a new connection a little later, not in a busy loop.
+					if time.Since(openedAt) < 100*time.Millisecond {
+						time.Sleep(100 * time.Millisecond)
+					}
 				}
 			}
 		}(i)
