@@ -72,13 +72,17 @@ describeCluster('a hostile client beside a well-behaved one (the chart\'s defaul
     console.log(describeLoad(`well-behaved client ${CLIENT_IP}`, good));
     console.log(describeLoad(`hostile client ${HOSTILE_IP}`, bad, `half heads: ${JSON.stringify(bad.halfHeads)}`));
 
-    // nginx's access log (combined format: the client's address first) of the requests of this test.
+    // nginx's logs of the requests of this test: the access log (combined format: the client's address first) and the
+    // error log (its time first, then `client: <address>` among the details), both on the container's output.
     const pods = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS, '-l', PROXY_SELECTOR]).items;
     const lines = pods.flatMap((p) => cluster.kubectlOk(['logs', '-n', NS, p.metadata.name, '-c', 'nginx', `--since-time=${since}`])
       .split('\n').filter((l) => l.includes('"GET /square-root/4 ')));
+    const errorLines = lines.filter((l) => /^\d{4}\/\d\d\/\d\d /.test(l));
+    const errorClients = [...new Set(errorLines.map((l) => /, client: ([^,]+),/.exec(l)?.[1] ?? '?'))].sort();
+    console.log(`error log lines of these requests: ${errorLines.length}, clients ${JSON.stringify(errorClients)}; the first: ${JSON.stringify(errorLines.slice(0, 3))}`);
     const byAddress: Record<string, number> = {};
     const byHostileStatus: Record<string, number> = {};
-    for (const l of lines) {
+    for (const l of lines.filter((line) => !errorLines.includes(line))) {
       const address = l.split(' ')[0];
       byAddress[address] = (byAddress[address] ?? 0) + 1;
       if (address === HOSTILE_IP) {
@@ -97,6 +101,7 @@ describeCluster('a hostile client beside a well-behaved one (the chart\'s defaul
     expect(bad.non2xx['429'] ?? 0).toBeGreaterThan(0);
     // Each client's own address, never a node's: every logged request came from one of the two.
     expect(Object.keys(byAddress).sort()).toEqual([HOSTILE_IP, CLIENT_IP].sort());
+    for (const client of errorClients) expect([HOSTILE_IP, CLIENT_IP]).toContain(client);
     expect(byAddress[CLIENT_IP]).toBeGreaterThanOrEqual(good.ok);
     expect(byHostileStatus['429'] ?? 0).toBeGreaterThan(0);
   });
