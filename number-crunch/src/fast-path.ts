@@ -18,13 +18,21 @@ export interface FastPathOwner {
   observer(method: string, reply: Reply): RequestObserver | undefined;
 }
 
+// The pieces of the only request head the fast path answers itself (REQUEST_HEAD), and of its start (mayBeUnfinishedHead).
+/** An origin-form request target of printable ASCII. */
+const TARGET = String.raw`\/[\x21-\x7e]*`;
+/** A header name: a token. */
+const FIELD_NAME = '[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+';
+/** A header value: printable ASCII or tab. */
+const FIELD_VALUE = String.raw`[\t\x20-\x7e]*`;
+
 /**
  * One complete request head of the only shape the fast path answers itself: GET or HEAD, an origin-form target of
  * printable ASCII, HTTP/1.1, header lines of a token name, a colon and printable ASCII or tab, CRLF line ends.
  * Everything node:http's parser (llhttp) would refuse falls outside this shape (checked on Node 20 and 24), so anything
  * unusual goes to node:http and gets exactly the answer it got before. The pattern is linear: no line can end early.
  */
-const REQUEST_HEAD = /(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1\r\n((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n)*)\r\n/y;
+const REQUEST_HEAD = new RegExp(`(GET|HEAD) (${TARGET}) HTTP\\/1\\.1\\r\\n((?:${FIELD_NAME}:${FIELD_VALUE}\\r\\n)*)\\r\\n`, 'y');
 /**
  * Headers that change how a request is read or answered (a body, `Expect`, `Upgrade`, `Connection`): node:http's job.
  * `Proxy-Connection` too: node:http's parser takes it for `Connection` (and, after `Proxy-Connection: close`, refuses
@@ -64,11 +72,11 @@ function responseHead(reply: Reply, close: boolean, keepAliveSeconds: number): s
 }
 
 /** A whole request line of the shape REQUEST_HEAD takes, and the start of one: the method, then a target and ` HTTP/1.1`. */
-const REQUEST_LINE = /^(GET|HEAD) \/[\x21-\x7e]* HTTP\/1\.1\r\n$/;
-const REQUEST_LINE_START = /^(G|GE|GET|H|HE|HEA|HEAD)$|^(GET|HEAD) (\/[\x21-\x7e]*( (H(T(T(P(\/(1(\.(1\r?)?)?)?)?)?)?)?)?)?)?$/;
+const REQUEST_LINE = new RegExp(`^(GET|HEAD) ${TARGET} HTTP\\/1\\.1\\r\\n$`);
+const REQUEST_LINE_START = new RegExp(`^(G|GE|GET|H|HE|HEA|HEAD)$|^(GET|HEAD) (${TARGET}( (H(T(T(P(\\/(1(\\.(1\\r?)?)?)?)?)?)?)?)?)?)?$`);
 /** A whole header line of the shape REQUEST_HEAD takes, and the start of one or of the blank line (or nothing yet). */
-const HEADER_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n$/;
-const HEADER_LINE_START = /^(\r|[!#$%&'*+\-.^_`|~0-9A-Za-z]+(:[\t\x20-\x7e]*\r?)?)?$/;
+const HEADER_LINE = new RegExp(`^${FIELD_NAME}:${FIELD_VALUE}\\r\\n$`);
+const HEADER_LINE_START = new RegExp(`^(\\r|${FIELD_NAME}(:${FIELD_VALUE}\\r?)?)?$`);
 
 /**
  * Whether `text` from `pos` on can be the start of a request head of the shape the fast path answers whose rest has
