@@ -4,7 +4,6 @@
  * HorizontalPodAutoscaler adds pods, and after the load it removes them again. Not one request may fail meanwhile.
  */
 import { Testing } from 'cdk8s';
-import { stringify } from 'yaml';
 import { NumberCrunchChart } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
 import { Cluster, describeCluster, describeLoad, List, LoadResult, Pod, readClusterEnv, waitFor } from './cluster-env';
@@ -58,7 +57,7 @@ describeCluster(`the autoscaler under load (metrics-server) on Kubernetes ${env?
     const objects = Testing.synth(chart) as K8sObject[];
     hpaName = objects.find((o) => o.kind === 'HorizontalPodAutoscaler')?.metadata?.name ?? '';
     expect(hpaName).toMatch(HPA_NAME_PATTERN);
-    cluster.kubectlOk(['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+    cluster.applyObjects(objects);
     cluster.rolledOut(NS, objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata!.name!));
     const ip = await cluster.lbAddress(objects.find((o) => o.kind === 'Service' && (o.spec as { type?: string }).type === 'LoadBalancer')!.metadata!.name!, NS);
     const url = `http://${ip}:${LB_PORT}/square-root/4`;

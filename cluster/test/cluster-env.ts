@@ -5,6 +5,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { stringify } from 'yaml';
 import { run as runCommand, Run, RunOptions } from '../../test-support/run';
 import type { K8sObject } from '../../validation/manifests';
 
@@ -181,6 +182,11 @@ export class Cluster {
     return r.stdout;
   }
 
+  /** `kubectl apply` of the objects (a chart's, as `Testing.synth` gives them), as one YAML stream. */
+  applyObjects(objects: K8sObject[]): void {
+    this.kubectlOk(['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  }
+
   /** `kubectl ... -o json`, parsed; T is what the caller reads of it (e.g. `List<Pod>`). */
   kubectlJson<T>(args: string[]): T {
     return JSON.parse(this.kubectlOk([...args, '-o', 'json']));
@@ -351,6 +357,11 @@ export function describeLoad(what: string, r: LoadResult, extra = ''): string {
     + `longest failing run ${r.longestFailingRunSeconds} s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, `
     + `max ${r.maxMs.toFixed(1)} ms${extra ? `; ${extra}` : ''}`;
 }
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether the pod's Ready condition is true. */
+export const podReady = (p: Pod) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 /** waitFor: polls `probe` every `intervalMs` until it returns a value, at most `tries` times; the last error if none. */
 export async function waitFor<T>(what: string, tries: number, intervalMs: number, probe: () => T | undefined): Promise<T> {

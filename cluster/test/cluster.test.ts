@@ -6,7 +6,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { stringify } from 'yaml';
 import { NumberCrunchChart } from '../../lib';
 import { K8sObject, loadManifests } from '../../validation/manifests';
 import {
@@ -149,8 +148,7 @@ describeCluster(`on a real cluster: Kubernetes ${env?.KUBERNETES_VERSION}, conta
     });
 
     test('applies; the Namespace enforces the restricted Pod Security standard; the pods are admitted under it', () => {
-      const yaml = objects.map((o) => stringify(o)).join('---\n');
-      cluster.kubectlOk(['apply', '-f', '-'], { input: yaml });
+      cluster.applyObjects(objects);
       const ns = cluster.kubectlJson<{ metadata: { labels?: Record<string, string> } }>(['get', 'namespace', 'shop']);
       expect(ns.metadata.labels?.[POD_SECURITY_ENFORCE]).toBe('restricted');
       cluster.rolledOut('shop', objects.filter((o) => o.kind === 'Deployment').map(nameOf));

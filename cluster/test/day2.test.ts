@@ -10,7 +10,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { JsonPatch, Testing } from 'cdk8s';
-import { stringify } from 'yaml';
 import { ExternalTrafficPolicy, NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
 import {
@@ -36,7 +35,6 @@ function chartObjects(id: string, props: NumberCrunchChartProps, edit?: (chart: 
   return Testing.synth(chart) as K8sObject[];
 }
 
-const toYaml = (objects: K8sObject[]): string => objects.map((o) => stringify(o)).join('---\n');
 
 describeCluster('day 2 on the real cluster', () => {
   jest.setTimeout(600_000);
@@ -57,7 +55,7 @@ describeCluster('day 2 on the real cluster', () => {
   });
 
   function apply(objects: K8sObject[]): void {
-    cluster.kubectlOk(['apply', '-f', '-'], { input: toYaml(objects) });
+    cluster.applyObjects(objects);
   }
 
   async function answers(ip: string): Promise<void> {

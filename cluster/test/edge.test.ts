@@ -10,11 +10,10 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
-import { stringify } from 'yaml';
 import { makeCertificate, reissueCertificate, TLS_HOST } from '../../e2e/tls';
 import { NumberCrunchChart } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
-import { ANSWER_4, Cluster, describeCluster, describeLoad, List, Pod, readClusterEnv, restartsOf, run, waitFor } from './cluster-env';
+import { ANSWER_4, Cluster, describeCluster, describeLoad, List, Pod, readClusterEnv, restartsOf, run, sleep, waitFor } from './cluster-env';
 
 const { env, missing } = readClusterEnv();
 
@@ -37,8 +36,6 @@ const RELOADER_CHECK_S = 5;
 // From the reloader's SIGHUP to the new certificate seen by this test's once-a-second look at each pod.
 const SIGNAL_TO_SERVED_BOUND_S = 5;
 
-const toYaml = (objects: K8sObject[]): string => objects.map((o) => stringify(o)).join('---\n');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeCluster('HTTPS at the edge (chart with proxy.tls in namespace edge)', () => {
   jest.setTimeout(400_000);
@@ -78,7 +75,7 @@ describeCluster('HTTPS at the edge (chart with proxy.tls in namespace edge)', ()
     cluster.kubectlOk(['create', 'namespace', NS]);
     cluster.kubectlOk(['create', 'secret', 'tls', SECRET, '-n', NS, '--cert', join(dir, 'tls.crt'), '--key', join(dir, 'tls.key')]);
     const chart = new NumberCrunchChart(Testing.app(), NS, { namespace: NS, loadBalancer: { loadBalancerIP: LB_IP }, proxy: { tls: { secretName: SECRET } } });
-    cluster.kubectlOk(['apply', '-f', '-'], { input: toYaml(Testing.synth(chart) as K8sObject[]) });
+    cluster.applyObjects(Testing.synth(chart) as K8sObject[]);
     cluster.rolledOut(NS, ['number-crunch', PROXY]);
   });
 

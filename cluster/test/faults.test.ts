@@ -11,11 +11,10 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { stringify } from 'yaml';
 import { ExternalTrafficPolicy, NumberCrunchChart, NumberCrunchChartProps } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
 import {
-  Cluster, Deployment, describeCluster, describeLoad, KubeNode, List, LoadResult, Pod, readClusterEnv, REPO_DIR, restartsOf, run, Service,
+  Cluster, Deployment, describeCluster, describeLoad, KubeNode, List, LoadResult, Pod, podReady, readClusterEnv, REPO_DIR, restartsOf, run, Service, sleep,
   waitFor,
 } from './cluster-env';
 
@@ -37,8 +36,6 @@ const NODE_CRASH_WINDOW_S = 120;
 const NODE_CRASH_MAX_FAILED_SHARE = 0.05;
 const NODE_CRASH_RECOVERY_BOUND_S = 90;
 
-const toYaml = (objects: K8sObject[]): string => objects.map((o) => stringify(o)).join('---\n');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeCluster('faults nobody plans, under load (chart in namespace faults)', () => {
   jest.setTimeout(900_000);
@@ -49,7 +46,7 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
 
   function apply(props: NumberCrunchChartProps): void {
     const chart = new NumberCrunchChart(Testing.app(), NS, { namespace: NS, ...props, loadBalancer: { loadBalancerIP: LB_IP, ...props.loadBalancer } });
-    cluster.kubectlOk(['apply', '-f', '-'], { input: toYaml(Testing.synth(chart) as K8sObject[]) });
+    cluster.applyObjects(Testing.synth(chart) as K8sObject[]);
     cluster.rolledOut(NS, [APP, PROXY]);
   }
 
@@ -61,14 +58,13 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     return cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS, '-l', selector]).items.filter((p) => !p.metadata.deletionTimestamp);
   }
 
-  const ready = (p: Pod) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
   const replicasOf = (deployment: string) => cluster.kubectlJson<Deployment>(['get', 'deployment', deployment, '-n', NS]).spec.replicas ?? 1;
 
   /** Whether every Deployment has all its replicas Ready (on `node`, when given) and nothing else. */
   function fullCapacity(node?: string): boolean {
     return [APP, PROXY].every((d) => {
       const pods = podsOf(d);
-      return pods.length === replicasOf(d) && pods.every((p) => ready(p) && (node === undefined || p.spec.nodeName === node));
+      return pods.length === replicasOf(d) && pods.every((p) => podReady(p) && (node === undefined || p.spec.nodeName === node));
     });
   }
 
@@ -347,7 +343,7 @@ describeCluster('faults nobody plans, under load (chart in namespace faults)', (
     const snapshot = () => {
       const node = cluster.kubectlJson<KubeNode & { spec: { taints?: Array<{ key: string; effect: string }> } }>(['get', 'node', NODE2]);
       const pods = cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS]).items.map((p) =>
-        `${p.metadata.name.replace(/^number-crunch/, 'nc')}@${p.spec.nodeName}${ready(p) ? '' : ' not-ready'}${p.metadata.deletionTimestamp ? ' deleting' : ''}`);
+        `${p.metadata.name.replace(/^number-crunch/, 'nc')}@${p.spec.nodeName}${podReady(p) ? '' : ' not-ready'}${p.metadata.deletionTimestamp ? ' deleting' : ''}`);
       return `${NODE2} taints [${(node.spec.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(' ')}]; pods ${pods.join(', ')}`;
     };
     const earlier = await earlierAttemptsExpired();

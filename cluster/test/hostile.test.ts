@@ -7,10 +7,9 @@
  * Without a running cluster these tests are skipped, except under CI=true where they fail.
  */
 import { Testing } from 'cdk8s';
-import { stringify } from 'yaml';
 import { NumberCrunchChart } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
-import { Cluster, describeCluster, describeLoad, List, Load, Pod, readClusterEnv, waitFor } from './cluster-env';
+import { Cluster, describeCluster, describeLoad, List, Load, Pod, podReady, readClusterEnv, sleep, waitFor } from './cluster-env';
 
 const { env, missing } = readClusterEnv();
 
@@ -28,9 +27,6 @@ const CLIENT_RATE = 50;
 const SECONDS = 30;
 const P99_BOUND_MS = 100;
 
-const toYaml = (objects: K8sObject[]): string => objects.map((o) => stringify(o)).join('---\n');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ready = (p: Pod) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 describeCluster('a hostile client beside a well-behaved one (the chart\'s defaults, access log on, in namespace hostile)', () => {
   jest.setTimeout(300_000);
@@ -46,13 +42,13 @@ describeCluster('a hostile client beside a well-behaved one (the chart\'s defaul
     const chart = new NumberCrunchChart(Testing.app(), NS, {
       namespace: NS, loadBalancer: { loadBalancerIP: LB_IP }, proxy: { nginx: { accessLog: true } },
     });
-    cluster.kubectlOk(['apply', '-f', '-'], { input: toYaml(Testing.synth(chart) as K8sObject[]) });
+    cluster.applyObjects(Testing.synth(chart) as K8sObject[]);
     cluster.rolledOut(NS, ['number-crunch', 'number-crunch-proxy']);
     // With `externalTrafficPolicy: Local` the load balancer's traffic goes to the proxy pods of the node that announces
     // the address; here that is always the first node (its kube-proxy and MetalLB's one speaker serve both nodes).
     await waitFor(`a Ready proxy pod on ${NODE1} (the harness can take Local traffic on ${NODE1} only: docs/test-cluster.md)`, 60, 1000, () =>
       cluster.kubectlJson<List<Pod>>(['get', 'pods', '-n', NS, '-l', PROXY_SELECTOR]).items
-        .some((p) => p.spec.nodeName === NODE1 && ready(p) && !p.metadata.deletionTimestamp) ? true : undefined);
+        .some((p) => p.spec.nodeName === NODE1 && podReady(p) && !p.metadata.deletionTimestamp) ? true : undefined);
     await cluster.firstOk(url);
   });
 

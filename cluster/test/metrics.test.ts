@@ -6,7 +6,6 @@
  * load balancer.
  */
 import { Testing } from 'cdk8s';
-import { stringify } from 'yaml';
 import { NumberCrunchChart } from '../../lib';
 import { K8sObject } from '../../validation/manifests';
 import { Cluster, describeCluster, describeLoad, List, Pod, readClusterEnv, REPO_DIR, run } from './cluster-env';
@@ -61,7 +60,7 @@ describeCluster(`metrics on Kubernetes ${env?.KUBERNETES_VERSION}`, () => {
     promtool = p.stdout.trim();
     const chart = new NumberCrunchChart(Testing.app(), NS, { namespace: NS, loadBalancer: { loadBalancerIP: LB_IP }, metricsScrapeNamespace: SCRAPER_NS });
     const objects = Testing.synth(chart) as K8sObject[];
-    cluster.kubectlOk(['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+    cluster.applyObjects(objects);
     cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SCRAPER_NS, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } }) });
     cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'scraper', namespace: SCRAPER_NS },
